@@ -1,0 +1,61 @@
+"""The HTTP API: one Powertools resolver with a router per area, errors mapped in one place.
+
+Both runtimes call ``handle``: the Lambda functions with the API Gateway v2 event, the local
+server with an equivalent event built from the HTTP request.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
+from pydantic import ValidationError
+
+from skyglass.api.deps import ApiServices
+from skyglass.api.responses import error_response, json_response
+from skyglass.errors import DomainError, InvalidRequest, NotFound
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/api/public"
+
+
+def _register_errors(app: APIGatewayHttpResolver) -> None:
+    @app.exception_handler(DomainError)
+    def _domain(exc: DomainError) -> Response:
+        return error_response(exc)
+
+    @app.exception_handler(ValidationError)
+    def _validation(exc: ValidationError) -> Response:
+        issues = exc.errors(include_url=False, include_context=False, include_input=False)
+        return error_response(InvalidRequest("Invalid request data", detail=issues))
+
+    @app.not_found
+    def _not_found(exc: Exception) -> Response:
+        event = app.current_event
+        return error_response(NotFound(f"No route for {event.http_method} {event.path}"))
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        log.exception("unhandled error")
+        return json_response(
+            500, {"message": "Internal Server Error", "error": "An unexpected error occurred"}
+        )
+
+
+def build_app(routers: list[Any] | None = None) -> APIGatewayHttpResolver:
+    """A resolver with the given routers (default: every area), all under ``/api/public``."""
+    from skyglass.api import routes
+
+    app = APIGatewayHttpResolver(cors=CORSConfig(allow_origin="*", max_age=600), strip_prefixes=[])
+    _register_errors(app)
+    for router in routers if routers is not None else routes.all_routers():
+        app.include_router(router, prefix=PREFIX)
+    return app
+
+
+def handle(app: APIGatewayHttpResolver, services: ApiServices, event: dict[str, Any], context: Any) -> dict:
+    """Resolve one API Gateway v2 event with ``services`` in the request context."""
+    app.append_context(services=services)
+    return app.resolve(event, context)

@@ -1,0 +1,11 @@
+"""Every router of the public API, in one list (the manifest and both runtimes use it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def all_routers() -> list[Any]:
+    from skyglass.api import health
+
+    return [health.router]

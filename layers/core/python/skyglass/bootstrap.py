@@ -1,0 +1,1 @@
+"""Composition root: picks adapters by URL scheme (filled in below)."""

@@ -1,0 +1,44 @@
+"""MessageQueue port: at-least-once work queue with a dead-letter queue (local SQLite, or SQS)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedMessage:
+    message_id: str
+    body: str
+    receipt: str  # handle for ack/release; changes with every delivery
+    receive_count: int  # 1 on first delivery
+
+
+class MessageQueue(Protocol):
+    def send(self, body: str) -> str:
+        """Enqueue durably; returns the message id. Returns only once durable."""
+
+    def send_many(self, bodies: list[str]) -> list[str]:
+        """Enqueue several messages; all durable on return."""
+
+    def receive(self, max_messages: int = 10, wait_seconds: float = 0.0) -> list[ReceivedMessage]:
+        """Deliver up to ``max_messages`` visible messages, hiding them for the visibility timeout.
+
+        A message received more than the configured maximum number of times is moved to the
+        dead-letter queue instead of being delivered again.
+        """
+
+    def ack(self, receipts: list[str]) -> None:
+        """Delete delivered messages (processing succeeded)."""
+
+    def release(self, receipt: str, delay_seconds: int = 0) -> None:
+        """Make a delivered message visible again after ``delay_seconds`` (processing failed)."""
+
+    def depth(self) -> int:
+        """Approximate number of messages waiting (visible or in flight), not counting the DLQ."""
+
+    def dead_letter_depth(self) -> int:
+        """Number of messages in the dead-letter queue."""
+
+    def redrive(self, max_messages: int | None = None) -> int:
+        """Move dead-lettered messages back to the main queue; returns how many moved."""
