@@ -6,6 +6,24 @@ from typing import Any
 
 
 def all_routers() -> list[Any]:
-    from skyglass.api import health
+    from skyglass.api import (
+        health,
+        ingestion,
+        observations,
+        projects,
+        score_reads,
+        scores,
+        sessions,
+        traces,
+    )
 
-    return [health.router]
+    return [
+        health.router,
+        ingestion.router,
+        scores.router,
+        score_reads.router,
+        traces.router,
+        observations.router,
+        sessions.router,
+        projects.router,
+    ]

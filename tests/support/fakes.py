@@ -1,0 +1,155 @@
+"""In-memory fakes of the ports, for unit tests of logic (never the only test of an adapter)."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from skyglass.errors import Conflict, NotFound
+from skyglass.ports.meta import Organization, Project, StoredApiKey
+from skyglass.ports.queue import ReceivedMessage
+
+
+class FakeBlobStore:
+    def __init__(self) -> None:
+        self.blobs: dict[str, bytes] = {}
+
+    def put(self, key: str, data: bytes) -> None:
+        self.blobs[key] = bytes(data)
+
+    def get(self, key: str) -> bytes:
+        if key not in self.blobs:
+            raise NotFound(f"blob not found: {key}")
+        return self.blobs[key]
+
+    def list_keys(self, prefix: str = "", start_after: str | None = None) -> Iterator[str]:
+        for key in sorted(self.blobs):
+            if key.startswith(prefix) and (start_after is None or key > start_after):
+                yield key
+
+    def delete(self, key: str) -> None:
+        self.blobs.pop(key, None)
+
+
+class FakeQueue:
+    """FIFO with receive counts and a dead-letter list; no visibility timeout (tests release)."""
+
+    def __init__(self, max_receives: int = 5) -> None:
+        self.max_receives = max_receives
+        self.ready: list[tuple[str, str, int]] = []  # (id, body, receive_count)
+        self.in_flight: dict[str, tuple[str, str, int]] = {}
+        self.dead: list[tuple[str, str, int]] = []
+        self._receipts = itertools.count()
+        self._lock = threading.Lock()
+
+    def send(self, body: str) -> str:
+        message_id = uuid.uuid4().hex
+        with self._lock:
+            self.ready.append((message_id, body, 0))
+        return message_id
+
+    def send_many(self, bodies: list[str]) -> list[str]:
+        return [self.send(b) for b in bodies]
+
+    def receive(self, max_messages: int = 10, wait_seconds: float = 0.0) -> list[ReceivedMessage]:
+        out = []
+        with self._lock:
+            while self.ready and len(out) < max_messages:
+                message_id, body, count = self.ready.pop(0)
+                if count >= self.max_receives:
+                    self.dead.append((message_id, body, count))
+                    continue
+                receipt = f"r{next(self._receipts)}"
+                self.in_flight[receipt] = (message_id, body, count + 1)
+                out.append(ReceivedMessage(message_id, body, receipt, count + 1))
+        return out
+
+    def ack(self, receipts: list[str]) -> None:
+        with self._lock:
+            for receipt in receipts:
+                self.in_flight.pop(receipt, None)
+
+    def release(self, receipt: str, delay_seconds: int = 0) -> None:
+        with self._lock:
+            item = self.in_flight.pop(receipt, None)
+            if item:
+                self.ready.append(item)
+
+    def depth(self) -> int:
+        return len(self.ready) + len(self.in_flight)
+
+    def dead_letter_depth(self) -> int:
+        return len(self.dead)
+
+    def redrive(self, max_messages: int | None = None) -> int:
+        with self._lock:
+            moved = self.dead[: max_messages or len(self.dead)]
+            self.dead = self.dead[len(moved) :]
+            self.ready.extend((m, b, 0) for m, b, _ in moved)
+        return len(moved)
+
+
+class FakeMetaStore:
+    def __init__(self) -> None:
+        self.orgs: dict[str, Organization] = {}
+        self.projects: dict[str, Project] = {}
+        self.keys: dict[str, StoredApiKey] = {}
+
+    def migrate(self) -> None:
+        return None
+
+    def ensure_organization(self, name: str) -> Organization:
+        for org in self.orgs.values():
+            if org.name == name:
+                return org
+        org = Organization(id=uuid.uuid4().hex, name=name, created_at=datetime.now(UTC))
+        self.orgs[org.id] = org
+        return org
+
+    def ensure_project(self, org_id: str, name: str) -> Project:
+        for project in self.projects.values():
+            if project.org_id == org_id and project.name == name:
+                return project
+        project = Project(
+            id=uuid.uuid4().hex,
+            name=name,
+            org_id=org_id,
+            org_name=self.orgs[org_id].name,
+            created_at=datetime.now(UTC),
+        )
+        self.projects[project.id] = project
+        return project
+
+    def get_project(self, project_id: str) -> Project | None:
+        return self.projects.get(project_id)
+
+    def find_project_by_name(self, name: str) -> Project | None:
+        return next((p for p in self.projects.values() if p.name == name), None)
+
+    def list_projects(self) -> list[Project]:
+        return list(self.projects.values())
+
+    def add_api_key(self, key: StoredApiKey) -> None:
+        if key.public_key in self.keys:
+            raise Conflict(f"public key exists: {key.public_key}")
+        self.keys[key.public_key] = key
+
+    def find_api_key(self, public_key: str) -> StoredApiKey | None:
+        return self.keys.get(public_key)
+
+    def list_api_keys(self, project_id: str) -> list[StoredApiKey]:
+        return [k for k in self.keys.values() if k.project_id == project_id]
+
+    def revoke_api_key(self, public_key: str) -> bool:
+        key = self.keys.get(public_key)
+        if key is None:
+            return False
+        self.keys[public_key] = replace(key, revoked_at=datetime.now(UTC))
+        return True
+
+    def close(self) -> None:
+        return None
