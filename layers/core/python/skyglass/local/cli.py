@@ -1,0 +1,181 @@
+"""The ``skyglass`` command: serve, keys, replay, redrive."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from skyglass.settings import Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, object] = {}
+    for name in ("data_dir", "host", "port"):
+        value = getattr(args, name, None)
+        if value is not None:
+            overrides[name] = value
+    return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def _parse_time(text: str) -> datetime:
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from skyglass.local.server import serve
+
+    return serve(_settings(args))
+
+
+def _cmd_keys_create(args: argparse.Namespace) -> int:
+    from skyglass.auth.keys import create_key_pair
+    from skyglass.bootstrap import Runtime
+
+    settings = _settings(args)
+    runtime = Runtime(settings)
+    try:
+        pair = create_key_pair(
+            runtime.meta,
+            args.project,
+            org_name=args.org,
+            public_key=args.public_key,
+            secret_key=args.secret_key,
+            note=args.note,
+            pepper=settings.key_salt,
+        )
+    finally:
+        runtime.close()
+    print(f"project: {pair.project.name} ({pair.project.id})")
+    print(f"LANGFUSE_PUBLIC_KEY={pair.public_key}")
+    print(f"LANGFUSE_SECRET_KEY={pair.secret_key}")
+    return 0
+
+
+def _cmd_keys_list(args: argparse.Namespace) -> int:
+    from skyglass.bootstrap import Runtime
+
+    runtime = Runtime(_settings(args))
+    try:
+        for project in runtime.meta.list_projects():
+            for key in runtime.meta.list_api_keys(project.id):
+                state = "revoked" if key.revoked_at else "active"
+                print(f"{project.name}\t{key.public_key}\t{key.display_secret_key}\t{state}")
+    finally:
+        runtime.close()
+    return 0
+
+
+def _cmd_keys_revoke(args: argparse.Namespace) -> int:
+    from skyglass.auth.keys import revoke_key
+    from skyglass.bootstrap import Runtime
+
+    runtime = Runtime(_settings(args))
+    try:
+        revoked = revoke_key(runtime.meta, args.public_key)
+    finally:
+        runtime.close()
+    print("revoked" if revoked else f"no such key: {args.public_key}")
+    return 0 if revoked else 1
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from skyglass.bootstrap import Runtime
+    from skyglass.processing.replay import replay
+
+    runtime = Runtime(_settings(args))
+    try:
+        report = replay(
+            runtime.blobs,
+            runtime.queue,
+            since=_parse_time(args.since),
+            until=_parse_time(args.until) if args.until else datetime.now(UTC),
+            project_id=args.project_id,
+            dry_run=args.dry_run,
+        )
+    finally:
+        runtime.close()
+    verb = "would re-enqueue" if args.dry_run else "re-enqueued"
+    print(
+        f"{verb} {report.count} blobs"
+        + (f" ({report.first_key} … {report.last_key})" if report.count else "")
+    )
+    return 0
+
+
+def _cmd_redrive(args: argparse.Namespace) -> int:
+    from skyglass.bootstrap import Runtime
+    from skyglass.processing.replay import redrive
+
+    runtime = Runtime(_settings(args))
+    try:
+        moved = redrive(runtime.queue, max_messages=args.max)
+    finally:
+        runtime.close()
+    print(f"moved {moved} messages from the dead-letter queue back to the queue")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="skyglass", description="LLM engineering platform (Langfuse-compatible)."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def data_dir(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--data-dir", type=Path, default=None, help="data folder (default ./.skyglass)")
+
+    serve = sub.add_parser("serve", help="run the API and the worker on embedded engines")
+    serve.add_argument("--host", default=None, help="listen address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="listen port (default 3000)")
+    data_dir(serve)
+    serve.set_defaults(func=_cmd_serve)
+
+    keys = sub.add_parser("keys", help="manage API key pairs").add_subparsers(
+        dest="keys_command", required=True
+    )
+    create = keys.add_parser("create", help="create a key pair (and the project if needed)")
+    create.add_argument("--project", required=True)
+    create.add_argument("--org", default="default")
+    create.add_argument("--public-key", default=None)
+    create.add_argument("--secret-key", default=None)
+    create.add_argument("--note", default=None)
+    data_dir(create)
+    create.set_defaults(func=_cmd_keys_create)
+    listing = keys.add_parser("list", help="list key pairs")
+    data_dir(listing)
+    listing.set_defaults(func=_cmd_keys_list)
+    revoke = keys.add_parser("revoke", help="revoke a key pair")
+    revoke.add_argument("public_key")
+    data_dir(revoke)
+    revoke.set_defaults(func=_cmd_keys_revoke)
+
+    replay = sub.add_parser("replay", help="re-enqueue raw blobs received in a time range")
+    replay.add_argument("--since", required=True, help="ISO time (inclusive)")
+    replay.add_argument("--until", default=None, help="ISO time (exclusive; default now)")
+    replay.add_argument("--project-id", default=None)
+    replay.add_argument("--dry-run", action="store_true")
+    data_dir(replay)
+    replay.set_defaults(func=_cmd_replay)
+
+    redrive = sub.add_parser("redrive", help="move dead-lettered messages back to the queue")
+    redrive.add_argument("--max", type=int, default=None)
+    data_dir(redrive)
+    redrive.set_defaults(func=_cmd_redrive)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

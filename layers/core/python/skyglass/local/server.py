@@ -1,0 +1,94 @@
+"""``skyglass serve``: one process running the HTTP API and the worker on embedded engines.
+
+chDB allows one process per data folder, so the API and the worker share this process. Start-up
+applies migrations and the headless initialisation; SIGINT/SIGTERM stop accepting requests, drain
+the queue for a few seconds and close the stores. Anything acknowledged is already in the blob
+store and the durable queue, so even a ``kill -9`` loses nothing: the next start picks it up.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+from typing import TextIO
+
+from skyglass.auth.init import InitResult, initialise
+from skyglass.bootstrap import Runtime
+from skyglass.local.asgi import LocalHttpApp
+from skyglass.local.worker import LocalWorker
+from skyglass.processing.worker import Processor
+from skyglass.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LocalPlatform:
+    """Everything ``serve`` runs, built but not yet listening (tests drive it directly)."""
+
+    runtime: Runtime
+    app: LocalHttpApp
+    worker: LocalWorker
+    init: InitResult
+
+
+def build_platform(settings: Settings) -> LocalPlatform:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    runtime = Runtime(settings)
+    init = initialise(runtime.meta, settings)
+    services = runtime.api_services()
+    processor = Processor(runtime.blobs, runtime.analytics)
+    worker = LocalWorker(runtime.queue, processor, batch_messages=settings.worker_batch_messages)
+    return LocalPlatform(runtime, LocalHttpApp(services, settings.max_body_bytes), worker, init)
+
+
+def print_banner(platform: LocalPlatform, settings: Settings, out: TextIO = sys.stdout) -> None:
+    url = f"http://{settings.host}:{settings.port}"
+    init = platform.init
+    lines = [
+        "",
+        f"skyglass is running at {url}  (data in {settings.data_dir.resolve()})",
+        f"  organisation: {init.org_name}   project: {init.project_name} ({init.project_id})",
+    ]
+    if init.secret_key:
+        lines += [
+            "  A new API key pair was created (the secret is shown only now):",
+            f"    LANGFUSE_PUBLIC_KEY={init.public_key}",
+            f"    LANGFUSE_SECRET_KEY={init.secret_key}",
+        ]
+    elif init.public_key:
+        lines += [f"  public key: {init.public_key}  (its secret was printed when it was created)"]
+    lines += [
+        f"    LANGFUSE_BASE_URL={url}",
+        f"  New key pair: skyglass keys create --project {init.project_name} --data-dir {settings.data_dir}",
+        "",
+    ]
+    out.write("\n".join(lines) + "\n")
+    out.flush()
+
+
+def serve(settings: Settings) -> int:
+    """Run until SIGINT/SIGTERM; returns the exit code."""
+    import uvicorn
+
+    platform = build_platform(settings)
+    platform.worker.start()
+    config = uvicorn.Config(
+        platform.app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+    )
+    server = uvicorn.Server(config)
+    print_banner(platform, settings)
+    try:
+        server.run()
+    finally:
+        log.info("stopping: draining the queue")
+        platform.worker.stop(drain_seconds=10.0)
+        platform.runtime.close()
+    return 0
