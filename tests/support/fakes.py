@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -43,6 +44,7 @@ class FakeQueue:
         self.ready: list[tuple[str, str, int]] = []  # (id, body, receive_count)
         self.in_flight: dict[str, tuple[str, str, int]] = {}
         self.dead: list[tuple[str, str, int]] = []
+        self.delayed: list[tuple[float, tuple[str, str, int]]] = []  # (visible at, item)
         self._receipts = itertools.count()
         self._lock = threading.Lock()
 
@@ -56,8 +58,12 @@ class FakeQueue:
         return [self.send(b) for b in bodies]
 
     def receive(self, max_messages: int = 10, wait_seconds: float = 0.0) -> list[ReceivedMessage]:
-        out = []
+        out: list[ReceivedMessage] = []
         with self._lock:
+            now = time.monotonic()
+            due = [item for at, item in self.delayed if at <= now]
+            self.delayed = [(at, item) for at, item in self.delayed if at > now]
+            self.ready.extend(due)
             while self.ready and len(out) < max_messages:
                 message_id, body, count = self.ready.pop(0)
                 if count >= self.max_receives:
@@ -76,18 +82,20 @@ class FakeQueue:
     def release(self, receipt: str, delay_seconds: int = 0) -> None:
         with self._lock:
             item = self.in_flight.pop(receipt, None)
-            if item:
+            if item and delay_seconds > 0:
+                self.delayed.append((time.monotonic() + delay_seconds, item))
+            elif item:
                 self.ready.append(item)
 
     def depth(self) -> int:
-        return len(self.ready) + len(self.in_flight)
+        return len(self.ready) + len(self.in_flight) + len(self.delayed)
 
     def dead_letter_depth(self) -> int:
         return len(self.dead)
 
     def redrive(self, max_messages: int | None = None) -> int:
         with self._lock:
-            moved = self.dead[: max_messages or len(self.dead)]
+            moved = self.dead[: len(self.dead) if max_messages is None else max_messages]
             self.dead = self.dead[len(moved) :]
             self.ready.extend((m, b, 0) for m, b, _ in moved)
         return len(moved)

@@ -1,4 +1,9 @@
-"""chDB (embedded ClickHouse) executor. chDB allows one process per data folder."""
+"""chDB (embedded ClickHouse) executor. chDB allows one process per data folder.
+
+Within one process chDB also runs a single embedded server: only one data folder can be open at a
+time (open, close, then another folder is fine). The lock serialises the one session, which is not
+safe for concurrent use.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +19,16 @@ from skyglass.adapters.analytics.executor import (
     parse_rows,
     settings_clause,
 )
+from skyglass.adapters.analytics.params import encode_params
 from skyglass.errors import StoreUnavailable
 
 _OUT = settings_clause(OUTPUT_SETTINGS)
 _IN = settings_clause(INPUT_SETTINGS)
+
+
+def _with_settings(sql: str) -> str:
+    # On its own line, after any trailing ';', so a final '-- comment' cannot swallow the clause.
+    return sql.rstrip().rstrip(";").rstrip() + "\n" + _OUT.lstrip()
 
 
 class ChdbExecutor:
@@ -26,32 +37,43 @@ class ChdbExecutor:
     def __init__(self, path: str | Path):
         import chdb  # heavy: imported only where the embedded engine is used
 
-        Path(path).mkdir(parents=True, exist_ok=True)
-        self._conn = chdb.connect(str(path))
+        try:
+            Path(path).mkdir(parents=True, exist_ok=True)
+            self._conn = chdb.connect(str(path))
+        except Exception as exc:  # another folder open in this process, unwritable folder, ...
+            raise StoreUnavailable(f"cannot open chDB at {path}: {exc}") from exc
         self._lock = threading.Lock()
+        self._closed = False
 
     def _run(self, sql: str, fmt: str, params: dict[str, Any] | None) -> Any:
+        encoded = encode_params(sql, params)
         try:
             with self._lock:
-                if params:
-                    return self._conn.query(sql, fmt, params=params)
-                return self._conn.query(sql, fmt)
+                if self._closed:
+                    raise RuntimeError("chDB executor is closed")
+                return self._conn.query(sql, fmt, params=encoded) if encoded else self._conn.query(sql, fmt)
         except Exception as exc:  # chDB raises RuntimeError subclasses with the server message
             raise StoreUnavailable(f"analytics query failed: {exc}") from exc
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        result = self._run(sql + _OUT, "JSONEachRow", params)
+        """Run a SELECT with the shared output settings; rows as dicts (JSONEachRow)."""
+        result = self._run(_with_settings(sql), "JSONEachRow", params)
         return parse_rows(result.bytes())
 
     def command(self, sql: str, params: dict[str, Any] | None = None) -> None:
+        """Run DDL/DML (CREATE, DELETE, ...) whose result is discarded."""
         self._run(sql, "CSV", params)
 
     def insert_rows(self, table: str, rows: Sequence[Any]) -> None:
+        """One INSERT of every row (dicts or dataclasses) as JSONEachRow."""
         if not rows:
             return
         body = encode_rows(rows).decode()
         self._run(f"INSERT INTO {table}{_IN} FORMAT JSONEachRow\n{body}", "CSV", None)
 
     def close(self) -> None:
+        """Close the session (idempotent) so another folder can be opened in this process."""
         with self._lock:
-            self._conn.close()
+            if not self._closed:
+                self._closed = True
+                self._conn.close()
