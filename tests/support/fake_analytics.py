@@ -1,0 +1,95 @@
+"""In-memory ``AnalyticsWriter`` with ReplacingMergeTree semantics, for unit tests of the worker.
+
+Rows are kept per (project_id, id): an insert replaces the current row when its ``event_ts`` is
+newer or equal (equal versions: the last insert wins, as ClickHouse does). Every call is counted
+in ``calls`` so tests can assert "one insert per table per batch"; ``fail_on`` makes the named
+methods raise ``StoreUnavailable`` to simulate an outage.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from skyglass.domain.records import EntityEvent, ObservationRecord, ScoreRecord, TraceRecord
+from skyglass.errors import StoreUnavailable
+
+
+class FakeAnalyticsWriter:
+    def __init__(self) -> None:
+        self.events: dict[tuple[str, str, str, str], EntityEvent] = {}
+        self.traces: dict[tuple[str, str], TraceRecord] = {}
+        self.observations: dict[tuple[str, str], ObservationRecord] = {}
+        self.scores: dict[tuple[str, str], ScoreRecord] = {}
+        self.calls: Counter[str] = Counter()
+        self.fail_on: set[str] = set()
+
+    def _call(self, name: str) -> None:
+        self.calls[name] += 1
+        if name in self.fail_on:
+            raise StoreUnavailable(f"fake analytics store down ({name})")
+
+    def migrate(self) -> None:
+        self._call("migrate")
+
+    def insert_events(self, events: Sequence[EntityEvent]) -> None:
+        self._call("insert_events")
+        for event in events:
+            key = (event.project_id, event.entity_type, event.entity_id, event.event_id)
+            current = self.events.get(key)
+            # entity_events is ReplacingMergeTree(received_at): the newest copy of an event id wins.
+            if current is None or event.received_at >= current.received_at:
+                self.events[key] = copy.copy(event)
+
+    def load_events(self, project_id: str, entity_type: str, entity_ids: Sequence[str]) -> list[EntityEvent]:
+        self._call("load_events")
+        wanted = set(entity_ids)
+        return [
+            copy.copy(e)
+            for (p, t, entity_id, _), e in self.events.items()
+            if p == project_id and t == entity_type and entity_id in wanted
+        ]
+
+    @staticmethod
+    def _upsert(table: dict[tuple[str, str], Any], rows: Sequence[Any]) -> None:
+        for row in rows:
+            key = (row.project_id, row.id)
+            current = table.get(key)
+            if current is None or row.event_ts >= current.event_ts:
+                table[key] = copy.deepcopy(row)
+
+    def upsert_traces(self, rows: Sequence[TraceRecord]) -> None:
+        self._call("upsert_traces")
+        self._upsert(self.traces, rows)
+
+    def upsert_observations(self, rows: Sequence[ObservationRecord]) -> None:
+        self._call("upsert_observations")
+        self._upsert(self.observations, rows)
+
+    def upsert_scores(self, rows: Sequence[ScoreRecord]) -> None:
+        self._call("upsert_scores")
+        self._upsert(self.scores, rows)
+
+    def delete_traces(self, project_id: str, trace_ids: Sequence[str]) -> None:
+        self._call("delete_traces")
+        ids = set(trace_ids)
+        gone_obs = {k[1] for k, o in self.observations.items() if k[0] == project_id and o.trace_id in ids}
+        for table, doomed in (
+            (self.traces, ids),
+            (self.observations, gone_obs),
+            (self.scores, {k[1] for k, s in self.scores.items() if k[0] == project_id and s.trace_id in ids}),
+        ):
+            for row_id in doomed:
+                table.pop((project_id, row_id), None)
+        for key in [k for k in self.events if k[0] == project_id and (k[2] in ids or k[2] in gone_obs)]:
+            del self.events[key]
+
+    def delete_scores(self, project_id: str, score_ids: Sequence[str]) -> None:
+        self._call("delete_scores")
+        for score_id in score_ids:
+            self.scores.pop((project_id, score_id), None)
+
+    def close(self) -> None:
+        return None
