@@ -1,7 +1,17 @@
-"""Read queries of the analytics store (traces, observations, sessions, scores)."""
+"""Read queries of the analytics store (traces, observations, sessions, scores).
+
+Every statement reads with ``FINAL`` (newest ``event_ts`` per id, deleted rows dropped) and also
+filters ``is_deleted = 0``; every statement is scoped to one project; every value is a bound
+parameter (see ``params``).
+"""
 
 from __future__ import annotations
 
+from skyglass.adapters.analytics.reads.observations import ObservationReads
+from skyglass.adapters.analytics.reads.scores import ScoreReads
+from skyglass.adapters.analytics.reads.sessions import SessionReads
+from skyglass.adapters.analytics.reads.traces import TraceReads
 
-class AnalyticsReadMixin:
-    """Filled in by the read API; methods use ``self._ex`` (a SqlExecutor)."""
+
+class AnalyticsReadMixin(TraceReads, ObservationReads, SessionReads, ScoreReads):
+    """Implements ``ports.analytics_reads.AnalyticsReader``; methods use ``self._ex`` (a SqlExecutor)."""

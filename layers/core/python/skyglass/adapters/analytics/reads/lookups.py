@@ -1,0 +1,26 @@
+"""Lookups of rows by a non-key column (observations of traces, traces of a session).
+
+The tables are sorted by (project_id, id), so rows of one trace are spread over the table.
+``FINAL`` on a bloom-filter match still merges every granule that shares key ranges with the
+matches, which costs several times more than the match itself. Instead: find candidate ids with
+a plain read (the skip index prunes it), then read ``FINAL`` by those primary keys only and check
+the column again on the newest version, so a row that moved to another trace is not returned.
+"""
+
+from __future__ import annotations
+
+from skyglass.adapters.analytics.reads.params import SqlParams
+
+_TABLES = frozenset({"traces", "observations", "scores"})
+_COLUMNS = frozenset({"trace_id", "session_id"})
+
+
+def newest_rows_where(table: str, column: str, values: list[str], params: SqlParams) -> str:
+    """WHERE clause (for ``FROM <table> FINAL``) selecting live rows whose ``column`` is in ``values``."""
+    assert table in _TABLES and column in _COLUMNS  # fixed names only, never user input
+    bound = params.strings(values)
+    return (
+        f"project_id = {params.project} AND id IN (SELECT id FROM {table} "
+        f"WHERE project_id = {params.project} AND {column} IN {bound}) "
+        f"AND {column} IN {bound} AND is_deleted = 0"
+    )
