@@ -47,7 +47,7 @@ class Runtime:
 
         store = ClickHouseAnalyticsStore(make_executor(self.settings.resolved_analytics_url()))
         store.migrate()
-        return store  # type: ignore[return-value]
+        return store
 
     @cached_property
     def meta(self) -> MetaStore:

@@ -1,0 +1,1 @@
+"""Shipped tokenizer vocabularies, so token counting never downloads anything (see NOTICE.md)."""
