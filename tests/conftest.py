@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-pytest_plugins = ["tests.support.analytics"]
+pytest_plugins = ["tests.support.analytics", "tests.support.postgres"]

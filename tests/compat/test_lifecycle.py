@@ -36,7 +36,11 @@ def _trace_exists(server: LiveServer, trace_id: str) -> bool:
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SKYGLASS_INIT_")}
     return subprocess.run(
-        [sys.executable, "-m", "skyglass.local.cli", *args], capture_output=True, text=True, env=env, timeout=60
+        [sys.executable, "-m", "skyglass.local.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
     )
 
 
@@ -84,7 +88,9 @@ def test_keys_created_while_running_work_immediately_and_sigterm_exits_cleanly(t
         # When a second process creates a key pair for a new project in the same data folder
         result = _cli("keys", "create", "--project", "second", "--data-dir", str(server.data_dir))
         assert result.returncode == 0, result.stderr
-        values = dict(line.split("=", 1) for line in result.stdout.splitlines() if line.startswith("LANGFUSE_"))
+        values = dict(
+            line.split("=", 1) for line in result.stdout.splitlines() if line.startswith("LANGFUSE_")
+        )
         auth = (values["LANGFUSE_PUBLIC_KEY"], values["LANGFUSE_SECRET_KEY"])
         # Then the running server accepts it, scoped to the new project
         reply = httpx.get(f"{server.base_url}/api/public/projects", auth=auth, timeout=5)
@@ -112,7 +118,9 @@ def test_nothing_acknowledged_is_lost_after_kill_9(tmp_path: Path):
         data_dir=server.data_dir, public_key=server.public_key, secret_key=server.secret_key
     ).start()
     try:
-        wait_until(lambda: all(_trace_exists(restarted, t) for t in (trace_ids[0], trace_ids[-1])), timeout=60)
+        wait_until(
+            lambda: all(_trace_exists(restarted, t) for t in (trace_ids[0], trace_ids[-1])), timeout=60
+        )
         listing = httpx.get(
             f"{restarted.base_url}/api/public/traces", params={"limit": 1}, auth=restarted.auth, timeout=5
         ).json()
@@ -137,7 +145,9 @@ def test_replay_while_running_changes_nothing(tmp_path: Path):
         wait_until(lambda: _queue_empty(server))
         after = httpx.get(f"{server.base_url}/api/public/traces/{trace_ids[0]}", auth=server.auth).json()
         assert after == before
-        total = httpx.get(f"{server.base_url}/api/public/traces", auth=server.auth).json()["meta"]["totalItems"]
+        total = httpx.get(f"{server.base_url}/api/public/traces", auth=server.auth).json()["meta"][
+            "totalItems"
+        ]
         assert total == 20
     finally:
         assert server.stop() == 0

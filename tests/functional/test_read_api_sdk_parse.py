@@ -32,7 +32,7 @@ from tests.support.records import at, make_api_key, make_generation, make_observ
 
 P = "project-a"
 API = "/api/public"
-SPEC = Path("/work/shared/reference/langfuse-openapi.yml")
+SPEC = Path(__file__).resolve().parents[1] / "reference" / "langfuse-openapi.yml"
 
 
 @cache
