@@ -9,6 +9,7 @@ store and the durable queue, so even a ``kill -9`` loses nothing: the next start
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from dataclasses import dataclass
 from typing import TextIO
@@ -68,6 +69,10 @@ def print_banner(platform: LocalPlatform, settings: Settings, out: TextIO = sys.
     out.flush()
 
 
+def _note_signal(signum: int, frame: object) -> None:
+    log.info("received signal %s after shutdown; already stopping", signum)
+
+
 def serve(settings: Settings) -> int:
     """Run until SIGINT/SIGTERM; returns the exit code."""
     import uvicorn
@@ -84,6 +89,10 @@ def serve(settings: Settings) -> int:
         timeout_graceful_shutdown=5,
     )
     server = uvicorn.Server(config)
+    # uvicorn restores the previous handlers after shutdown and re-raises the signal it caught;
+    # with the default handlers that would kill the process before the queue is drained.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _note_signal)
     print_banner(platform, settings)
     try:
         server.run()
