@@ -29,7 +29,11 @@ def schema_errors(schema_name: str, instance: Any) -> list[str]:
     """Every way ``instance`` violates ``components.schemas[schema_name]`` (empty when valid)."""
     if schema_name not in _spec()["components"]["schemas"]:
         raise KeyError(f"no schema {schema_name!r} in the spec")
-    validator = OAS30Validator({"$ref": f"spec.yml#/components/schemas/{schema_name}"}, registry=_registry())
+    validator = OAS30Validator(
+        {"$ref": f"spec.yml#/components/schemas/{schema_name}"},
+        registry=_registry(),
+        format_checker=OAS30Validator.FORMAT_CHECKER,
+    )
     return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(instance)]
 
 

@@ -147,7 +147,7 @@ def score_string_value(record: ScoreRecord) -> str | None:
 def to_score_view(
     record: ScoreRecord, trace: TraceContext | None = None, *, with_trace: bool = False
 ) -> ScoreView:
-    """A v1/v2 score; ``with_trace`` adds the ``trace`` object (null for scores without a trace)."""
+    """A v1/v2 score; ``with_trace`` adds the ``trace`` object (left out for scores without one)."""
     fields: dict[str, Any] = {
         "id": record.id,
         "trace_id": record.trace_id,
@@ -171,15 +171,13 @@ def to_score_view(
     string_value = score_string_value(record)
     if string_value is not None:
         fields["string_value"] = string_value
-    if with_trace:
-        fields["trace"] = (
-            None
-            if trace is None
-            else ScoreTraceData(
-                user_id=trace.user_id,
-                tags=list(trace.tags),
-                environment=trace.environment,
-                session_id=trace.session_id,
-            )
+    # The spec's ``trace`` is a $ref (nullable only by an ignored sibling keyword): a score without
+    # a trace leaves the key out rather than sending null.
+    if with_trace and trace is not None:
+        fields["trace"] = ScoreTraceData(
+            user_id=trace.user_id,
+            tags=list(trace.tags),
+            environment=trace.environment,
+            session_id=trace.session_id,
         )
     return ScoreView(**fields)

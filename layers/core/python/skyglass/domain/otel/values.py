@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from skyglass.domain.merge_rules import dumps_json
+from skyglass.domain.merge_rules import as_str
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _JSON_STARTS = ("{", "[", '"')
@@ -74,15 +74,8 @@ def json_object(value: Any) -> dict[str, Any] | None:
     return decoded if isinstance(decoded, dict) else None
 
 
-def as_text(value: Any) -> str | None:
-    """A string field: strings as is, absent stays ``None``, anything else as JSON text."""
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    return dumps_json(value)
+# A string field: strings as is, absent stays ``None``, anything else as JSON text.
+as_text = as_str
 
 
 def as_int(value: Any) -> int | None:
