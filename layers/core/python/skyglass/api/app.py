@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from skyglass.api.deps import ApiServices
 from skyglass.api.responses import error_response, json_response
-from skyglass.errors import DomainError, InvalidRequest, NotFound
+from skyglass.errors import DomainError, InvalidRequest, MethodNotAllowed, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,14 @@ def _register_errors(app: APIGatewayHttpResolver) -> None:
     @app.not_found
     def _not_found(exc: Exception) -> Response:
         event = app.current_event
+        allowed = _methods_for(app, event.path)
+        if allowed:
+            return error_response(
+                MethodNotAllowed(
+                    f"Method {event.http_method} is not allowed on {event.path}; use {', '.join(allowed)}.",
+                    headers={"Allow": ", ".join(allowed)},
+                )
+            )
         return error_response(NotFound(f"No route for {event.http_method} {event.path}"))
 
     @app.exception_handler(Exception)
@@ -42,6 +50,16 @@ def _register_errors(app: APIGatewayHttpResolver) -> None:
         return json_response(
             500, {"message": "Internal Server Error", "error": "An unexpected error occurred"}
         )
+
+
+def _methods_for(app: APIGatewayHttpResolver, path: str) -> list[str]:
+    """Methods registered for ``path`` (for a 405's Allow header); empty when the path is unknown.
+
+    Powertools keeps its route table in private attributes; if they ever change this degrades to
+    a plain 404 rather than failing.
+    """
+    routes = getattr(app, "_static_routes", []) + getattr(app, "_dynamic_routes", [])
+    return sorted({r.method for r in routes if getattr(r, "rule", None) and r.rule.match(path)})
 
 
 def build_app(routers: list[Any] | None = None) -> APIGatewayHttpResolver:
