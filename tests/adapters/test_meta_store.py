@@ -61,7 +61,7 @@ def test_migrate_is_idempotent_and_matches_the_table_definitions(store: SqlMetaS
     inspector = sa.inspect(store.engine)
     assert set(metadata.tables) <= set(inspector.get_table_names())
     with store.engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == ["0001"]
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == ["0002"]
     # And the migrations and the table definitions agree (what autogenerate would see)
     with store.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})

@@ -10,8 +10,9 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from skyglass.domain.pricing_models import ModelPrice
 from skyglass.errors import Conflict, NotFound
-from skyglass.ports.meta import Organization, Project, StoredApiKey
+from skyglass.ports.meta import Organization, Project, StoredApiKey, StoredModel
 from skyglass.ports.queue import ReceivedMessage
 
 
@@ -106,6 +107,8 @@ class FakeMetaStore:
         self.orgs: dict[str, Organization] = {}
         self.projects: dict[str, Project] = {}
         self.keys: dict[str, StoredApiKey] = {}
+        self.models: dict[str, StoredModel] = {}
+        self.model_reads = 0  # list_models calls, to observe caching
 
     def migrate(self) -> None:
         return None
@@ -157,6 +160,41 @@ class FakeMetaStore:
         if key is None:
             return False
         self.keys[public_key] = replace(key, revoked_at=datetime.now(UTC))
+        return True
+
+    def list_models(self, project_id: str) -> list[StoredModel]:
+        self.model_reads += 1
+        own = [m for m in self.models.values() if m.model.project_id == project_id]
+        return sorted(own, key=lambda m: (m.model.model_name, m.model.id))
+
+    def get_model(self, project_id: str, model_id: str) -> StoredModel | None:
+        stored = self.models.get(model_id)
+        return stored if stored is not None and stored.model.project_id == project_id else None
+
+    def put_model(self, project_id: str, model: ModelPrice) -> StoredModel:
+        existing = self.models.get(model.id)
+        if existing is not None and existing.model.project_id != project_id:
+            raise NotFound("No model with this id found.")
+        if project_id not in self.projects:
+            raise NotFound(f"project not found: {project_id}")
+        unit = model.unit or "TOKENS"
+        for other in self.models.values():
+            o = other.model
+            same = (o.project_id, o.model_name, o.start_date, o.unit) == (
+                project_id, model.model_name, model.start_date, unit
+            )  # fmt: skip
+            if same and o.id != model.id:
+                raise Conflict(f"A model with modelName {model.model_name!r} already exists (id {o.id}).")
+        now = datetime.now(UTC)
+        saved = model.model_copy(update={"project_id": project_id, "unit": unit})
+        created = existing.created_at if existing is not None else now
+        self.models[model.id] = StoredModel(model=saved, created_at=created, updated_at=now)
+        return self.models[model.id]
+
+    def delete_model(self, project_id: str, model_id: str) -> bool:
+        if self.get_model(project_id, model_id) is None:
+            return False
+        del self.models[model_id]
         return True
 
     def close(self) -> None:

@@ -1,4 +1,4 @@
-"""MetaStore port: organisations, projects and API keys (later prompts, datasets, models…).
+"""MetaStore port: organisations, projects, API keys and project models (later prompts, datasets…).
 
 SQLAlchemy 2 over SQLite or PostgreSQL (Aurora through the Data API in the cloud), one set of
 Alembic migrations for all.
@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
+
+from skyglass.domain.pricing_models import ModelPrice
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,18 @@ class StoredApiKey:
     revoked_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class StoredModel:
+    """A project's own model price definition as stored (``model.project_id`` is set).
+
+    The Langfuse-managed models are not stored: they come from the shipped price table.
+    """
+
+    model: ModelPrice
+    created_at: datetime
+    updated_at: datetime
+
+
 class MetaStore(Protocol):
     def migrate(self) -> None:
         """Bring the schema to head (Alembic ``upgrade head``); safe at every start."""
@@ -70,5 +84,22 @@ class MetaStore(Protocol):
 
     def revoke_api_key(self, public_key: str) -> bool:
         """Mark a key revoked; returns False when there is no such key."""
+
+    def list_models(self, project_id: str) -> list[StoredModel]:
+        """The project's own models, by model name then id."""
+
+    def get_model(self, project_id: str, model_id: str) -> StoredModel | None:
+        """One of the project's own models; None when missing or owned by another project."""
+
+    def put_model(self, project_id: str, model: ModelPrice) -> StoredModel:
+        """Insert ``model`` under ``model.id``, or replace the project's model with that id.
+
+        ``created_at`` survives a replace. Raises ``errors.Conflict`` when another model of the
+        project has the same (model name, start date, unit), ``errors.NotFound`` when the id
+        belongs to another project or the project does not exist.
+        """
+
+    def delete_model(self, project_id: str, model_id: str) -> bool:
+        """Delete one of the project's own models; False when it has no model with this id."""
 
     def close(self) -> None: ...

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc
 
 from skyglass.adapters.meta.engine import guard, make_engine, upgrade_to_head
+from skyglass.adapters.meta.models_store import ModelStoreMixin
 from skyglass.adapters.meta.tables import api_keys, organizations, projects
 from skyglass.errors import Conflict, NotFound, StoreUnavailable
 from skyglass.ports.meta import Organization, Project, StoredApiKey
@@ -80,8 +81,11 @@ def _key(row: Any) -> StoredApiKey:
     )
 
 
-class SqlMetaStore:
-    """Implements ``ports.meta.MetaStore``. ``url``: any SQLAlchemy URL (sqlite, postgresql+psycopg)."""
+class SqlMetaStore(ModelStoreMixin):
+    """Implements ``ports.meta.MetaStore``. ``url``: any SQLAlchemy URL (sqlite, postgresql+psycopg).
+
+    Project models (``list_models`` … ``delete_model``) come from ``ModelStoreMixin``.
+    """
 
     def __init__(self, url: str):
         self.url = url

@@ -56,3 +56,28 @@ api_keys = sa.Table(
     sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
     sa.Index("ix_api_keys_project_id", "project_id"),
 )
+
+# A project's own model prices (the Langfuse-managed ones ship as package data, never stored).
+# One row per model with its tiers as JSON: every read wants whole models (the API, the worker's
+# per-project cache), so one row beats joining tiers and prices (one Data API call, not three),
+# and PUT replaces a model atomically. Tier rules (one default, unique names and priorities) are
+# checked by the use case before writing.
+models = sa.Table(
+    "models",
+    metadata,
+    sa.Column("id", sa.String(255), primary_key=True),
+    sa.Column("project_id", sa.String(64), sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("model_name", sa.String(255), nullable=False),
+    sa.Column("match_pattern", sa.Text(), nullable=False),
+    sa.Column("start_date", sa.DateTime(timezone=True), nullable=True),
+    # start_date as UTC ISO text, '' when absent: in the unique key NULLs would never collide.
+    sa.Column("start_key", sa.String(40), nullable=False),
+    sa.Column("unit", sa.String(32), nullable=False),
+    sa.Column("tokenizer_id", sa.String(32), nullable=True),
+    sa.Column("tokenizer_config", sa.JSON(none_as_null=True), nullable=True),
+    sa.Column("pricing_tiers", sa.JSON(), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    # Also the index of every read, which filters on project_id.
+    sa.UniqueConstraint("project_id", "model_name", "start_key", "unit"),
+)
