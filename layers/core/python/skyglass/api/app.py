@@ -12,7 +12,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
 from pydantic import ValidationError
 
-from skyglass.api.deps import ApiServices
+from skyglass.api.deps import ApiServices, bound
 from skyglass.api.responses import error_response, json_response
 from skyglass.errors import DomainError, InvalidRequest, MethodNotAllowed, NotFound
 
@@ -74,6 +74,6 @@ def build_app(routers: list[Any] | None = None) -> APIGatewayHttpResolver:
 
 
 def handle(app: APIGatewayHttpResolver, services: ApiServices, event: dict[str, Any], context: Any) -> dict:
-    """Resolve one API Gateway v2 event with ``services`` in the request context."""
-    app.append_context(services=services)
-    return app.resolve(event, context)
+    """Resolve one API Gateway v2 event with ``services`` bound for its handlers."""
+    with bound(services):
+        return app.resolve(event, context)
