@@ -9,7 +9,9 @@ def all_routers() -> list[Any]:
     from skyglass.api import (
         health,
         ingestion,
+        models,
         observations,
+        otel,
         projects,
         score_reads,
         scores,
@@ -20,10 +22,12 @@ def all_routers() -> list[Any]:
     return [
         health.router,
         ingestion.router,
+        otel.router,
         scores.router,
         score_reads.router,
         traces.router,
         observations.router,
         sessions.router,
         projects.router,
+        models.router,
     ]

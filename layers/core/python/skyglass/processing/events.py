@@ -1,4 +1,7 @@
-"""One ingestion blob → raw entity events (traces, observations) and complete score rows.
+"""One blob's Langfuse events → raw entity events (traces, observations) and complete score rows.
+
+``ingestion`` blobs carry the events as sent; ``otel`` blobs are first mapped to the same events
+(``processing.otel_events``) and then take this same road.
 
 Events passed API validation before the blob was written, so anything malformed here means the
 blob itself is bad: the whole blob is rejected (``InvalidRequest``) and its message ends in the
@@ -13,6 +16,7 @@ id, ``shallow-<event id>``, is deterministic: replaying the blob stores the same
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -80,12 +84,21 @@ def _envelope_fields(raw: Any, index: int) -> tuple[str, str, datetime, dict[str
 
 def envelope_records(envelope: BlobEnvelope, blob_key: str) -> BlobRecords:
     """Map the events of an ``ingestion`` blob; raises ``InvalidRequest`` for a malformed blob."""
-    project_id = envelope.project_id
-    received_at = to_ms(envelope.received_at)
+    return events_records(envelope.project_id, envelope.received_at, envelope.events, blob_key)
+
+
+def events_records(
+    project_id: str, received_at: datetime, events: Iterable[Any], blob_key: str
+) -> BlobRecords:
+    """Map Langfuse ingestion events (as sent, or as mapped from OTel spans) of one blob.
+
+    Raises ``InvalidRequest`` for a malformed event: the blob is bad and fails as a whole.
+    """
+    received_at = to_ms(received_at)
     out = BlobRecords()
     sightings: dict[str, _TraceSighting] = {}
 
-    for index, raw in enumerate(envelope.events):
+    for index, raw in enumerate(events):
         event_id, event_type, timestamp, body = _envelope_fields(raw, index)
         if event_type == SDK_LOG:
             out.skipped += 1

@@ -2,13 +2,16 @@
 
 For one batch of messages:
 
-1. read every named blob and map it to raw entity events and score rows (``processing.events``);
-   a blob that is missing, unreadable or of a kind we cannot process fails only its own message;
+1. read every named blob and map it to raw entity events and score rows (``processing.events``;
+   ``otel`` blobs through ``processing.otel_events`` first); a blob that is missing, unreadable or
+   of a kind we cannot process fails only its own message;
 2. store all raw trace/observation events in one insert;
 3. load back *all* stored events of every touched entity (one query per project and entity type)
    and rebuild each row from scratch with the pure merge — storing before loading means that of
    two workers racing on one entity, the later loader sees both events;
-4. upsert traces, observations and scores, one insert per table.
+4. enrich every rebuilt observation with usage and cost (``processing.enrich``: model match,
+   tokenisation, tier, price as of the observation's start time);
+5. upsert traces, observations and scores, one insert per table.
 
 Every step is safe to repeat: events are keyed by event id and rows are versioned by event time,
 so a redelivered message or a replayed blob leaves the tables as they were. A store failure
@@ -19,16 +22,22 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from skyglass.contracts.messages import BlobEnvelope, QueueMessage
 from skyglass.domain.merge import merge_observation, merge_trace
+from skyglass.domain.pricing import TokenCounter
+from skyglass.domain.pricing_models import ModelPrice
 from skyglass.domain.records import EntityEvent, EntityType, ObservationRecord, ScoreRecord, TraceRecord
 from skyglass.errors import InvalidRequest, StoreUnavailable
 from skyglass.ports.analytics import AnalyticsWriter
 from skyglass.ports.blob import BlobStore
+from skyglass.processing.enrich import Enricher, ProjectModels
 from skyglass.processing.events import BlobRecords, envelope_records
+from skyglass.processing.otel_events import otel_records
+from skyglass.processing.tokenize import count_tokens
 
 logger = logging.getLogger(__name__)
 
@@ -94,11 +103,26 @@ def _score_rank(score: ScoreRecord) -> tuple[Any, ...]:
 
 
 class Processor:
-    """Processes batches of queue messages; receives its ports, builds nothing itself."""
+    """Processes batches of queue messages; receives its ports, builds nothing itself.
 
-    def __init__(self, blobs: BlobStore, analytics: AnalyticsWriter):
+    ``project_models`` (project id → the project's own priced models, which take precedence
+    over the defaults) is optional: without it only the default price table is used. ``models``
+    replaces the shipped default table and ``tokenizer`` the offline token counter (``None``
+    disables tokenisation); both exist for tests and benchmarks.
+    """
+
+    def __init__(
+        self,
+        blobs: BlobStore,
+        analytics: AnalyticsWriter,
+        *,
+        project_models: ProjectModels | None = None,
+        models: Sequence[ModelPrice] | None = None,
+        tokenizer: TokenCounter | None = count_tokens,
+    ):
         self._blobs = blobs
         self._analytics = analytics
+        self._enricher = Enricher(models=models, tokenizer=tokenizer, project_models=project_models)
 
     def process(self, messages: list[QueueMessage]) -> ProcessResult:
         """Process a batch; the result names the messages that failed (all of them on store errors)."""
@@ -133,11 +157,13 @@ class Processor:
             envelope = BlobEnvelope.model_validate_json(data)
         except ValueError as exc:  # pydantic's ValidationError is a ValueError
             raise InvalidRequest(f"unreadable blob: {exc.__class__.__name__}") from exc
-        if envelope.kind != "ingestion":
-            raise InvalidRequest(f"unsupported blob kind: {envelope.kind}")
         if envelope.project_id != message.project_id:
             raise InvalidRequest("blob project does not match the message")
-        return envelope_records(envelope, message.blob_key)
+        if envelope.kind == "ingestion":
+            return envelope_records(envelope, message.blob_key)
+        if envelope.kind == "otel":
+            return otel_records(envelope, message.blob_key)
+        raise InvalidRequest(f"unsupported blob kind: {envelope.kind}")
 
     def _write(self, batch: _Batch, result: ProcessResult) -> None:
         new_events = [event for events in batch.events.values() for event in events.values()]
@@ -148,6 +174,7 @@ class Processor:
 
         traces: list[TraceRecord] = []
         observations: list[ObservationRecord] = []
+        project_models: dict[str, Sequence[ModelPrice]] = {}
         for key in sorted(batch.events):
             project_id, entity_type, entity_id = key
             events = list(batch.events[key].values())
@@ -155,7 +182,12 @@ class Processor:
                 if entity_type == EntityType.TRACE:
                     traces.append(merge_trace(project_id, events))
                 else:
-                    observations.append(merge_observation(project_id, events))
+                    if project_id not in project_models:  # once per project and batch
+                        project_models[project_id] = self._enricher.project_models(project_id)
+                    record = merge_observation(project_id, events)
+                    observations.append(self._enricher.enrich(record, project_models[project_id]))
+            except StoreUnavailable:
+                raise
             except Exception as exc:  # isolate an entity the merge cannot handle
                 logger.exception("merge failed for %s %s", entity_type, entity_id)
                 reason = f"merge failed for {entity_type} {entity_id}: {_reason(exc)}"
