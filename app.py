@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""CDK app entry: composes the stacks (added with the AWS deployment), nothing else."""
+"""CDK app entry: composes the skyglass stacks (``stacks.composition``), nothing else."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ from __future__ import annotations
 def main() -> None:
     import aws_cdk as cdk
 
-    app = cdk.App()
+    from stacks.composition import cdk_json_context, compose
+
+    app = cdk.App(context=cdk_json_context())
+    compose(app)
     app.synth()
 
 
