@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -35,8 +35,27 @@ class Settings(BaseSettings):
     )
     meta_url: str = Field(
         "",
-        description="Metadata store: an SQLAlchemy URL (`sqlite:///…`, `postgresql+psycopg://…`). "
+        description="Metadata store: an SQLAlchemy URL (`sqlite:///…`, `postgresql+psycopg://…`) or Aurora "
+        "through the RDS Data API (`aurora-data-api://<db>?cluster_arn=…&secret_arn=…`). "
         "Default: `<data_dir>/meta.db` (SQLite).",
+    )
+    analytics_secret_arn: str = Field(
+        "",
+        description="Secrets Manager secret (ARN or name) completing `analytics_url`: the ClickHouse "
+        "password, or JSON with `password` (and `username`) or a whole `url`. Empty: the URL is complete.",
+    )
+    keys_url: str = Field(
+        "",
+        description="API-key projection that authentication reads instead of the metadata store, one "
+        "`<sha256(public key)>.json` per key under `s3://bucket/prefix` (or `file:///path`), so ingestion never "
+        "waits for Aurora. Kept in sync by `skyglass keys create/revoke/sync`. Empty: keys are read from the "
+        "metadata store.",
+    )
+    metrics_namespace: str = Field(
+        "Skyglass",
+        validation_alias=AliasChoices("SKYGLASS_METRICS_NAMESPACE", "POWERTOOLS_METRICS_NAMESPACE"),
+        description="CloudWatch namespace of the Lambda functions' metrics (also read from "
+        "`POWERTOOLS_METRICS_NAMESPACE`).",
     )
     host: str = Field("127.0.0.1", description="`skyglass serve` listen address.")
     port: int = Field(3000, description="`skyglass serve` listen port.")

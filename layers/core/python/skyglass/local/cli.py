@@ -1,4 +1,10 @@
-"""The ``skyglass`` command: serve, keys, replay, redrive."""
+"""The ``skyglass`` command: serve, keys, replay, redrive.
+
+Every command reads the same settings (``SKYGLASS_*``) as the runtimes, so pointed at a deployed
+stack (``SKYGLASS_META_URL=aurora-data-api://…``, ``SKYGLASS_KEYS_URL=s3://…``,
+``SKYGLASS_BLOB_URL=s3://…``, ``SKYGLASS_QUEUE_URL=https://sqs…``) it manages that stack's keys,
+replays its raw log and redrives its dead-letter queue.
+"""
 
 from __future__ import annotations
 
@@ -32,14 +38,16 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_keys_create(args: argparse.Namespace) -> int:
-    from skyglass.auth.keys import create_key_pair
+    from skyglass.auth.projection import create_published_key_pair
     from skyglass.bootstrap import Runtime
 
     settings = _settings(args)
     runtime = Runtime(settings)
     try:
-        pair = create_key_pair(
+        # Against AWS (aurora-data-api:// metadata, an s3:// key projection) this writes both.
+        pair = create_published_key_pair(
             runtime.meta,
+            runtime.key_projection,
             args.project,
             org_name=args.org,
             public_key=args.public_key,
@@ -70,16 +78,33 @@ def _cmd_keys_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_keys_revoke(args: argparse.Namespace) -> int:
-    from skyglass.auth.keys import revoke_key
+    from skyglass.auth.projection import revoke_published_key
     from skyglass.bootstrap import Runtime
 
     runtime = Runtime(_settings(args))
     try:
-        revoked = revoke_key(runtime.meta, args.public_key)
+        revoked = revoke_published_key(runtime.meta, runtime.key_projection, args.public_key)
     finally:
         runtime.close()
     print("revoked" if revoked else f"no such key: {args.public_key}")
     return 0 if revoked else 1
+
+
+def _cmd_keys_sync(args: argparse.Namespace) -> int:
+    from skyglass.auth.projection import sync_projection
+    from skyglass.bootstrap import Runtime
+
+    runtime = Runtime(_settings(args))
+    try:
+        projection = runtime.key_projection
+        if projection is None:
+            print("no key projection configured (SKYGLASS_KEYS_URL): nothing to sync")
+            return 1
+        report = sync_projection(runtime.meta, projection)
+    finally:
+        runtime.close()
+    print(f"key projection: {report.written} keys written, {report.removed} stale entries removed")
+    return 0
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
@@ -152,6 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("public_key")
     data_dir(revoke)
     revoke.set_defaults(func=_cmd_keys_revoke)
+    sync = keys.add_parser(
+        "sync", help="rebuild the key projection (SKYGLASS_KEYS_URL) from the metadata store"
+    )
+    data_dir(sync)
+    sync.set_defaults(func=_cmd_keys_sync)
 
     replay = sub.add_parser("replay", help="re-enqueue raw blobs received in a time range")
     replay.add_argument("--since", required=True, help="ISO time (inclusive)")
@@ -172,10 +202,15 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    from skyglass.errors import DomainError
+
     try:
         return int(args.func(args))
     except KeyboardInterrupt:
         return 130
+    except DomainError as exc:  # a refused or failed operation: its message, not a traceback
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

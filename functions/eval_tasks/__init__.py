@@ -1,0 +1,1 @@
+"""The eval_tasks Lambda function (entry point: ``handler.py``)."""

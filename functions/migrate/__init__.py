@@ -1,0 +1,1 @@
+"""The migrate Lambda function (entry point: ``handler.py``)."""

@@ -1,0 +1,1 @@
+"""The worker Lambda function (entry point: ``handler.py``)."""
