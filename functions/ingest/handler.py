@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.metrics import MetricUnit
 
 from skyglass.bootstrap import HttpFunction, function_runtime, ingest_routers, lambda_metrics, lambda_tracer
 
@@ -18,7 +17,7 @@ logger = Logger()
 metrics = lambda_metrics()
 tracer = lambda_tracer()
 
-_serve = HttpFunction(ingest_routers, lambda: function_runtime("ingest").ingest_services())
+_serve = HttpFunction(ingest_routers, lambda: function_runtime("ingest").ingest_services(), metrics)
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -26,8 +25,4 @@ _serve = HttpFunction(ingest_routers, lambda: function_runtime("ingest").ingest_
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """API Gateway HTTP API (payload v2) event → response."""
-    response = _serve(event, context)
-    metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
-    if int(response.get("statusCode", 500)) >= 500:
-        metrics.add_metric(name="ServerErrors", unit=MetricUnit.Count, value=1)
-    return response
+    return _serve(event, context)

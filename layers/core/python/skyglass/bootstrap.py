@@ -293,19 +293,33 @@ class HttpFunction:
     bound per request (``skyglass.api.app.handle``), so several functions may share a process.
     """
 
-    def __init__(self, routers: Callable[[], list[Any]], services: Callable[[], ApiServices]):
+    def __init__(
+        self,
+        routers: Callable[[], list[Any]],
+        services: Callable[[], ApiServices],
+        metrics: Any = None,
+    ):
         self._routers = routers
         self._services = services
+        self._metrics = metrics
         self._app: Any = None
         self._lock = threading.Lock()
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        """Resolve one event; counts ``Requests`` and ``ServerErrors`` when metrics are given."""
         from skyglass.api.app import build_app, handle
 
         with self._lock:
             if self._app is None:
                 self._app = build_app(self._routers())
-        return handle(self._app, self._services(), event, context)
+        response = handle(self._app, self._services(), event, context)
+        if self._metrics is not None:
+            from aws_lambda_powertools.metrics import MetricUnit
+
+            self._metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
+            if int(response.get("statusCode", 500)) >= 500:
+                self._metrics.add_metric(name="ServerErrors", unit=MetricUnit.Count, value=1)
+        return response
 
 
 class _NoTracer:
