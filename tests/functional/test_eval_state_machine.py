@@ -148,6 +148,7 @@ def sfn(
     # moto executes state machines with its ASL parser, which needs moto[stepfunctions]'s extras
     # (declared in the dev extra): a missing parser is an error, not a reason to skip.
     import antlr4  # noqa: F401
+
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.setenv(name, "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
