@@ -45,8 +45,8 @@ class ChdbExecutor:
         self._lock = threading.Lock()
         self._closed = False
 
-    def _run(self, sql: str, fmt: str, params: dict[str, Any] | None) -> Any:
-        encoded = encode_params(sql, params)
+    def _run(self, sql: str | bytes, fmt: str, params: dict[str, Any] | None) -> Any:
+        encoded = encode_params(sql, params) if isinstance(sql, str) else None
         try:
             with self._lock:
                 if self._closed:
@@ -68,8 +68,10 @@ class ChdbExecutor:
         """One INSERT of every row (dicts or dataclasses) as JSONEachRow."""
         if not rows:
             return
-        body = encode_rows(rows).decode()
-        self._run(f"INSERT INTO {table}{_IN} FORMAT JSONEachRow\n{body}", "CSV", None)
+        # Bytes all the way: chDB takes the statement as bytes, so the (often tens of MB) body is
+        # neither decoded nor copied into a str and encoded again.
+        head = f"INSERT INTO {table}{_IN} FORMAT JSONEachRow\n".encode()
+        self._run(head + encode_rows(rows), "CSV", None)
 
     def close(self) -> None:
         """Close the session (idempotent) so another folder can be opened in this process."""
