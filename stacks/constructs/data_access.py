@@ -73,7 +73,9 @@ class DataResources:
         secret_arn = self.cluster_secret.secret_arn
         return {
             "SKYGLASS_DATA_DIR": LAMBDA_DATA_DIR,
-            "SKYGLASS_BLOB_URL": f"s3://{self.bucket_name}/{RAW_PREFIX}",
+            # The bucket root: blob keys already start with the raw prefix (``raw/YYYY/…``), which
+            # is what the grants and the lifecycle rule cover.
+            "SKYGLASS_BLOB_URL": f"s3://{self.bucket_name}",
             "SKYGLASS_KEYS_URL": f"s3://{self.bucket_name}/{KEYS_PREFIX}",
             "SKYGLASS_QUEUE_URL": f"{self.queue.queue_url}?dlq={encoded_queue_url(self.dead_letters.queue_name)}",
             "SKYGLASS_ANALYTICS_URL": self.analytics_url,

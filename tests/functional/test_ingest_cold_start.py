@@ -56,7 +56,7 @@ with mock_aws():
     boto3.client("s3").create_bucket(Bucket="skyglass-cold")
     queue_url = boto3.client("sqs").create_queue(QueueName="cold")["QueueUrl"]
     os.environ.update({
-        "SKYGLASS_BLOB_URL": "s3://skyglass-cold/raw", "SKYGLASS_KEYS_URL": "s3://skyglass-cold/keys",
+        "SKYGLASS_BLOB_URL": "s3://skyglass-cold", "SKYGLASS_KEYS_URL": "s3://skyglass-cold/keys",
         "SKYGLASS_QUEUE_URL": queue_url,
         # Aurora is configured but must never be touched (nothing answers at this ARN)
         "SKYGLASS_META_URL": "aurora-data-api://db?cluster_arn=arn:aws:rds:us-east-1:1:cluster:c"
