@@ -5,12 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import pytest
 
-from skyglass.adapters.analytics.migrate import migration_files
+from skyglass.adapters.analytics.executor import SqlExecutor
+from skyglass.adapters.analytics.migrate import apply_migrations, migration_files, split_statements
 from skyglass.adapters.analytics.rows import row_to_event, row_to_observation, row_to_score, row_to_trace
 from skyglass.adapters.analytics.store import ClickHouseAnalyticsStore
 from skyglass.adapters.analytics.writer import id_chunks
+from skyglass.domain.merge import observation_tombstone
+from skyglass.domain.merge_rules import row_version
 from skyglass.errors import StoreUnavailable
 from tests.support.analytics import T0
 from tests.support.analytics import make_event as event
@@ -48,6 +52,44 @@ def test_migrate_is_idempotent(analytics_store: ClickHouseAnalyticsStore) -> Non
         )
     }
     assert {"traces", "observations", "scores", "entity_events"} <= tables
+
+
+def test_migration_0002_keeps_the_rows_of_a_0001_store(analytics_executor: SqlExecutor) -> None:
+    # Given a store at migration 0001 holding two versions of a trace and of an observation
+    [(first_version, first_name, first_sql)] = migration_files()[:1]
+    for statement in split_statements(first_sql):
+        analytics_executor.command(statement)
+    analytics_executor.command(
+        "CREATE TABLE schema_migrations (version UInt32, name String, "
+        "applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) ENGINE = ReplacingMergeTree ORDER BY version"
+    )
+    analytics_executor.insert_rows("schema_migrations", [{"version": first_version, "name": first_name}])
+    old, new = T0, T0 + timedelta(seconds=1)
+    traces = [trace(name="old", event_ts=old), trace(name="new", event_ts=new)]
+    observations = [observation(name="old", event_ts=old), observation(name="new", event_ts=new)]
+    for rows, table in ((traces, "traces"), (observations, "observations")):
+        analytics_executor.insert_rows(table, [_without_row_version(row) for row in rows])
+    # When the remaining migrations run
+    apply_migrations(analytics_executor)
+    # Then the newest version of each row survived, versioned by its event time
+    for table in ("traces", "observations"):
+        rows = analytics_executor.query(f"SELECT name, row_version FROM {table} FINAL")
+        assert rows == [{"name": "new", "row_version": row_version(new, 0)}]
+    # And observations are keyed by trace
+    keys = analytics_executor.query(
+        "SELECT name, sorting_key FROM system.tables WHERE database = currentDatabase() "
+        "AND name IN ('traces', 'observations') ORDER BY name"
+    )
+    assert keys == [
+        {"name": "observations", "sorting_key": "project_id, trace_id, id"},
+        {"name": "traces", "sorting_key": "project_id, id"},
+    ]
+
+
+def _without_row_version(row: Any) -> dict[str, Any]:
+    fields = dict(orjson.loads(orjson.dumps(row)))
+    fields.pop("row_version")
+    return fields
 
 
 def test_events_round_trip_and_duplicates_load_once(analytics_store: ClickHouseAnalyticsStore) -> None:
@@ -105,6 +147,42 @@ def test_equal_event_ts_keeps_the_last_insert(analytics_store: ClickHouseAnalyti
     assert [r["value"] for r in final_rows(analytics_store, "scores")] == [2.0]
 
 
+def test_a_row_merged_from_more_events_wins_a_time_tie(analytics_store: ClickHouseAnalyticsStore) -> None:
+    # Given the full row (3 events) written first, then a partial row (2 events) with the same
+    # newest event time, as two workers racing on one entity may leave them
+    analytics_store.upsert_traces([trace(name="full", row_version=row_version(T0, 3))])
+    analytics_store.upsert_traces([trace(name="partial", row_version=row_version(T0, 2))])
+    # When read with FINAL / Then the row with more events wins although it was inserted first
+    assert [r["name"] for r in final_rows(analytics_store, "traces")] == ["full"]
+
+
+def test_rows_without_a_version_are_versioned_by_event_time(
+    analytics_store: ClickHouseAnalyticsStore,
+) -> None:
+    # Given an unversioned row and a merged row of one event with an older event time
+    analytics_store.upsert_observations([observation(name="direct", event_ts=T0 + timedelta(seconds=1))])
+    analytics_store.upsert_observations([observation(name="merged", row_version=row_version(T0, 1))])
+    # When read / Then the newer event time wins
+    rows = final_rows(analytics_store, "observations")
+    assert [(r["name"], r["row_version"]) for r in rows] == [
+        ("direct", row_version(T0 + timedelta(seconds=1), 0))
+    ]
+
+
+def test_an_observation_tombstone_removes_the_row_under_its_trace_only(
+    analytics_store: ClickHouseAnalyticsStore,
+) -> None:
+    # Given an observation first stored under trace t-old, then rebuilt under t-new
+    analytics_store.upsert_observations([observation(trace_id="t-old", row_version=row_version(T0, 1))])
+    moved = observation(trace_id="t-new", row_version=row_version(T0, 2))
+    # When the worker writes the new row with a tombstone for the old key
+    analytics_store.upsert_observations([moved, observation_tombstone(moved, "t-old")])
+    # Then only the row under the new trace is live
+    assert [(r["id"], r["trace_id"]) for r in final_rows(analytics_store, "observations")] == [
+        ("o1", "t-new")
+    ]
+
+
 def test_records_round_trip_exactly(analytics_store: ClickHouseAnalyticsStore) -> None:
     # Given records using every column kind: maps, arrays, decimals, nullable and unicode values
     t = trace(
@@ -120,8 +198,9 @@ def test_records_round_trip_exactly(analytics_store: ClickHouseAnalyticsStore) -
         metadata={"k": '"v"', "n": "5", "nested": '{"a": [1, "x\\\\y"]}'},
         input='{"messages": [{"role": "user", "content": "hi\\n"}]}',
         output='"hello"',
+        row_version=7,
     )
-    bare = trace(id="t2")
+    bare = trace(id="t2", row_version=8)
     o = observation(
         type="GENERATION",
         end_time=T0 + timedelta(seconds=2),
@@ -147,8 +226,9 @@ def test_records_round_trip_exactly(analytics_store: ClickHouseAnalyticsStore) -
         prompt_id="pr-1",
         prompt_name="greeting",
         prompt_version=7,
+        row_version=2**62,
     )
-    bare_o = observation(id="o2", type="EVENT")
+    bare_o = observation(id="o2", type="EVENT", row_version=9)
     s = score(
         value=1.0,
         data_type="CATEGORICAL",
@@ -209,7 +289,7 @@ def test_twenty_thousand_observations_in_one_call(
     if request.node.callspec.params["analytics_store"] == "clickhouse":
         # And over HTTP it was a single INSERT into the table
         log = request.getfixturevalue("clickhouse_server").log
-        assert len([r for r in log if r.statement.startswith("INSERT INTO observations")]) == 1
+        assert len([r for r in log if r.statement.split()[:3] == ["INSERT", "INTO", "observations"]]) == 1
 
 
 def seed_two_traces(store: ClickHouseAnalyticsStore, project_id: str) -> None:

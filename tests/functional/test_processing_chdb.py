@@ -255,3 +255,39 @@ def test_a_poison_blob_fails_alone(chdb_store: ClickHouseAnalyticsStore) -> None
     stored = tables(chdb_store)
     assert {t.id for t in stored["traces"]} == {"t1"}
     assert {o.id for o in stored["observations"]} == {"g1"}
+
+
+def _blob(blobs: FakeBlobStore, index: int, events: list[dict[str, Any]]) -> QueueMessage:
+    received_at = at(120_000 + index * 1_000)
+    envelope = BlobEnvelope(kind="ingestion", project_id="p1", received_at=received_at, events=events)
+    key = blob_key_for("p1", received_at, "ingestion")
+    blobs.put(key, envelope.model_dump_json().encode())
+    return QueueMessage(blob_key=key, project_id="p1", kind="ingestion", received_at=received_at)
+
+
+def test_an_observation_first_seen_without_its_trace_moves_to_it(
+    chdb_store: ClickHouseAnalyticsStore,
+) -> None:
+    # Given an update without a trace id processed before its create (the row lands under a
+    # trace named after the observation, as Langfuse does for trace-less observations)
+    blobs = FakeBlobStore()
+    processor = Processor(blobs, chdb_store)
+    update = ev("u1", "generation-update", 500, {"id": "g9", "output": "done", "endTime": iso(500)})
+    assert processor.process([_blob(blobs, 0, [update])]).ok
+    assert [o.trace_id for o in chdb_store.observations_of_traces("p1", ["g9"])] == ["g9"]
+    # When the create, carrying the trace id, arrives in a later batch
+    create = ev("c1", "generation-create", 100, {"id": "g9", "traceId": "t9", "startTime": iso(100)})
+    assert processor.process([_blob(blobs, 1, [create])]).ok
+    # Then the observation is listed under its trace only, with both events merged
+    assert chdb_store.observations_of_traces("p1", ["g9"]) == []
+    [moved] = chdb_store.observations_of_traces("p1", ["t9"])
+    assert (moved.id, moved.output, moved.start_time, moved.end_time) == ("g9", '"done"', at(100), at(500))
+    found = chdb_store.get_observation("p1", "g9")
+    assert found is not None and found.trace_id == "t9"
+    assert [o.id for o in tables(chdb_store)["observations"]] == ["g9"]
+    # And replaying both blobs, in either order, changes nothing
+    before = tables(chdb_store)
+    for key in sorted(blobs.blobs, reverse=True):
+        message = QueueMessage(blob_key=key, project_id="p1", kind="ingestion", received_at=at(0))
+        assert processor.process([message]).ok
+    assert tables(chdb_store) == before

@@ -1,7 +1,10 @@
 """In-memory ``AnalyticsWriter`` with ReplacingMergeTree semantics, for unit tests of the worker.
 
-Rows are kept per (project_id, id): an insert replaces the current row when its ``event_ts`` is
-newer or equal (equal versions: the last insert wins, as ClickHouse does). Every call is counted
+Rows are kept per (project_id, id): an insert replaces the current row when its version is newer
+or equal (equal versions: the last insert wins, as ClickHouse does). Traces and observations are
+versioned by ``row_version`` (``event_ts`` alone when it is 0, as the writer stamps it), scores by
+``event_ts``. An observation tombstone (``is_deleted``) removes the row only if it still belongs
+to the tombstone's trace, as the real table keys observations by (trace_id, id). Every call is counted
 in ``calls`` so tests can assert "one insert per table per batch"; ``fail_on`` makes the named
 methods raise ``StoreUnavailable`` to simulate an outage.
 """
@@ -13,6 +16,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from skyglass.domain.merge_rules import row_version
 from skyglass.domain.records import EntityEvent, ObservationRecord, ScoreRecord, TraceRecord
 from skyglass.errors import StoreUnavailable
 
@@ -57,7 +61,14 @@ class FakeAnalyticsWriter:
         for row in rows:
             key = (row.project_id, row.id)
             current = table.get(key)
-            if current is None or row.event_ts >= current.event_ts:
+            if getattr(row, "is_deleted", 0):
+                if (
+                    current is not None
+                    and current.trace_id == row.trace_id
+                    and _version(row) >= _version(current)
+                ):
+                    del table[key]
+            elif current is None or _version(row) >= _version(current):
                 table[key] = copy.deepcopy(row)
 
     def upsert_traces(self, rows: Sequence[TraceRecord]) -> None:
@@ -93,3 +104,9 @@ class FakeAnalyticsWriter:
 
     def close(self) -> None:
         return None
+
+
+def _version(row: Any) -> Any:
+    if isinstance(row, ScoreRecord):
+        return row.event_ts
+    return row.row_version or row_version(row.event_ts, 0)

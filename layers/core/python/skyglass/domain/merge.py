@@ -10,8 +10,9 @@ events, never on the order or batches they arrived in (compat §5.1, adapted):
   observations: ``trace_id``, ``start_time``, ``environment`` (ids are the entity id);
 * ``metadata`` is deep-merged, ``tags`` are the sorted union, ``input``/``output`` the last
   non-null value;
-* ``event_ts`` (the row version) is the newest event timestamp, ``created_at``/``updated_at`` the
-  first/last ``received_at`` — all functions of the event set, so replays change nothing.
+* ``event_ts`` is the newest event timestamp, ``row_version`` that time with the number of events
+  (``merge_rules.row_version``), ``created_at``/``updated_at`` the first/last ``received_at`` —
+  all functions of the event set, so replays change nothing.
 
 Shallow trace events (``trace-shallow``, one per observation's trace) only stand in for the id,
 timestamp and environment of a trace no real trace event has described; they take part in the
@@ -36,6 +37,7 @@ from skyglass.domain.merge_rules import (
     loads_body,
     metadata_object,
     observation_type,
+    row_version,
 )
 from skyglass.domain.records import (
     EntityEvent,
@@ -88,10 +90,24 @@ def _first_time(parsed: Parsed, key: str) -> datetime | None:
     return None
 
 
-def _bookkeeping(events: list[EntityEvent]) -> tuple[datetime, datetime, datetime]:
-    """``(created_at, updated_at, event_ts)`` — deterministic from the event set."""
+def _bookkeeping(events: list[EntityEvent]) -> tuple[datetime, datetime, datetime, int]:
+    """``(created_at, updated_at, event_ts, row_version)`` — deterministic from the event set."""
     received = [e.received_at for e in events]
-    return min(received), max(received), max(e.timestamp for e in events)
+    event_ts = max(e.timestamp for e in events)
+    return min(received), max(received), event_ts, row_version(event_ts, len(events))
+
+
+def observation_trace_id(events: Iterable[EntityEvent]) -> str:
+    """The trace an observation belongs to, by the same rule ``merge_observation`` applies."""
+    parsed = _parse(events)
+    if not parsed:
+        raise ValueError("observation_trace_id needs at least one event")
+    return _trace_id_of(parsed)
+
+
+def _trace_id_of(parsed: Parsed) -> str:
+    # Legacy SDKs sent observations without a trace: Langfuse wraps them in a trace of the same id.
+    return as_str(_first(parsed, "traceId")) or parsed[0][0].entity_id
 
 
 def _merge_metadata(parsed: Parsed) -> dict[str, str]:
@@ -128,7 +144,7 @@ def merge_trace(project_id: str, events: list[EntityEvent]) -> TraceRecord:
     if environment is None:
         environment = _first(shallow, "environment")
 
-    created_at, updated_at, event_ts = _bookkeeping(events)
+    created_at, updated_at, event_ts, version = _bookkeeping(events)
     record = TraceRecord(
         id=events[0].entity_id,
         project_id=project_id,
@@ -137,6 +153,7 @@ def merge_trace(project_id: str, events: list[EntityEvent]) -> TraceRecord:
         created_at=created_at,
         updated_at=updated_at,
         event_ts=event_ts,
+        row_version=version,
     )
     tags: set[str] = set()
     for _, body in real:
@@ -177,11 +194,10 @@ def merge_observation(project_id: str, events: list[EntityEvent]) -> Observation
     parsed = _parse(events)
     observation_id = events[0].entity_id
     start_time = _first_time(parsed, "startTime") or parsed[0][0].timestamp
-    created_at, updated_at, event_ts = _bookkeeping(events)
+    created_at, updated_at, event_ts, version = _bookkeeping(events)
     record = ObservationRecord(
         id=observation_id,
-        # Legacy SDKs sent observations without a trace: Langfuse wraps them in a trace of the same id.
-        trace_id=as_str(_first(parsed, "traceId")) or observation_id,
+        trace_id=_trace_id_of(parsed),
         project_id=project_id,
         type=_observation_type(parsed),
         start_time=start_time,
@@ -189,6 +205,7 @@ def merge_observation(project_id: str, events: list[EntityEvent]) -> Observation
         created_at=created_at,
         updated_at=updated_at,
         event_ts=event_ts,
+        row_version=version,
     )
     usage: dict[str, int] = {}
     costs: dict[str, float] = {}
@@ -228,3 +245,20 @@ def merge_observation(project_id: str, events: list[EntityEvent]) -> Observation
     record.input = _last_json(parsed, "input")
     record.output = _last_json(parsed, "output")
     return record
+
+
+def observation_tombstone(record: ObservationRecord, trace_id: str) -> ObservationRecord:
+    """A deletion marker for ``record``'s id under another trace, as new as ``record`` itself."""
+    return ObservationRecord(
+        id=record.id,
+        trace_id=trace_id,
+        project_id=record.project_id,
+        type=record.type,
+        start_time=record.start_time,
+        environment=record.environment,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+        event_ts=record.event_ts,
+        is_deleted=1,
+        row_version=record.row_version,
+    )

@@ -7,6 +7,7 @@ the whole merge.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -63,6 +64,22 @@ def is_create(event_type: str) -> bool:
 def event_sort_key(event: EntityEvent) -> tuple[Any, int, str]:
     """The one order every merge uses: (client timestamp, create before update, event id)."""
     return (event.timestamp, 0 if is_create(event.event_type) else 1, event.event_id)
+
+
+_COUNT_BITS = 20
+_MAX_MS = (1 << 43) - 1  # year 2248: keeps the version inside UInt64 for any client timestamp
+
+
+def row_version(event_ts: datetime, event_count: int) -> int:
+    """The ReplacingMergeTree version of a merged row: (newest event ms, number of events).
+
+    Events of an entity are only ever added, so a row rebuilt from a superset of events has a
+    newer-or-equal time and strictly more events: it always outranks a row built from a subset,
+    whatever order the inserts land in (a plain time version would tie when the extra events are
+    older, and a tie keeps whichever insert came last).
+    """
+    ms = min(max(int(event_ts.timestamp() * 1000), 0), _MAX_MS)
+    return (ms << _COUNT_BITS) | min(max(event_count, 0), (1 << _COUNT_BITS) - 1)
 
 
 def observation_type(event_type: str, body: dict[str, Any]) -> str | None:

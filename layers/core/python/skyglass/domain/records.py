@@ -9,8 +9,10 @@ Conventions shared by every writer and reader:
 - ``input``/``output``/``model_parameters`` hold JSON text (``None`` when never set);
 - ``metadata`` maps a key to the JSON encoding of its value (strings keep their quotes), so
   values round-trip exactly: ``{"k": "v", "n": 5}`` is stored as ``{"k": '"v"', "n": "5"}``;
-- ``event_ts`` is the ReplacingMergeTree version: the newest event time merged into the row, so
-  replaying old events can never overwrite newer state; ties keep the last insert.
+- ``event_ts`` is the newest event time merged into the row; traces and observations are
+  versioned by ``row_version`` (``merge_rules.row_version``: that time and the number of events),
+  so a row rebuilt from more events always wins and replaying old events overwrites nothing.
+  Scores are versioned by ``event_ts`` (a score is replaced whole); ties keep the last insert.
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ class TraceRecord:
     updated_at: datetime | None = None
     event_ts: datetime | None = None
     is_deleted: int = 0
+    row_version: int = 0
 
 
 @dataclass(slots=True)
@@ -116,6 +119,7 @@ class ObservationRecord:
     updated_at: datetime | None = None
     event_ts: datetime | None = None
     is_deleted: int = 0
+    row_version: int = 0
 
 
 @dataclass(slots=True)

@@ -27,7 +27,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from skyglass.contracts.messages import BlobEnvelope, QueueMessage
-from skyglass.domain.merge import merge_observation, merge_trace
+from skyglass.domain.merge import (
+    merge_observation,
+    merge_trace,
+    observation_tombstone,
+    observation_trace_id,
+)
 from skyglass.domain.pricing import TokenCounter
 from skyglass.domain.pricing_models import ModelPrice
 from skyglass.domain.records import EntityEvent, EntityType, ObservationRecord, ScoreRecord, TraceRecord
@@ -170,6 +175,7 @@ class Processor:
         if new_events:
             self._analytics.insert_events(new_events)
         result.events = len(new_events)
+        fresh = {key: set(events) for key, events in batch.events.items()}
         self._load_stored(batch)
 
         traces: list[TraceRecord] = []
@@ -186,6 +192,9 @@ class Processor:
                         project_models[project_id] = self._enricher.project_models(project_id)
                     record = merge_observation(project_id, events)
                     observations.append(self._enricher.enrich(record, project_models[project_id]))
+                    moved_from = _previous_trace_id(batch.events[key], fresh[key])
+                    if moved_from is not None and moved_from != record.trace_id:
+                        observations.append(observation_tombstone(record, moved_from))
             except StoreUnavailable:
                 raise
             except Exception as exc:  # isolate an entity the merge cannot handle
@@ -213,6 +222,17 @@ class Processor:
                 bucket = batch.events.get((project_id, entity_type, event.entity_id))
                 if bucket is not None:
                     bucket[event.event_id] = event
+
+
+def _previous_trace_id(events: dict[str, EntityEvent], fresh: set[str]) -> str | None:
+    """The trace the observation's row had before this batch (None if it had no stored events).
+
+    Observations are keyed by (trace_id, id): when new events move one to another trace (an
+    update carrying no trace id was seen before its create), the row under the old key must be
+    tombstoned, or the observation would stay listed under both traces.
+    """
+    earlier = [event for event_id, event in events.items() if event_id not in fresh]
+    return observation_trace_id(earlier) if earlier else None
 
 
 def _reason(exc: Exception) -> str:

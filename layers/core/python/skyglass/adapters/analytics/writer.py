@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from skyglass.adapters.analytics.executor import SqlExecutor
 from skyglass.adapters.analytics.migrate import apply_migrations
 from skyglass.adapters.analytics.rows import EVENT_COLUMNS, row_to_event
+from skyglass.domain.merge_rules import row_version
 from skyglass.domain.records import EntityEvent, EntityType, ObservationRecord, ScoreRecord, TraceRecord
 
 # Id lists travel as one Array(String) parameter. ClickHouse caps a form field at 128 KiB
@@ -48,10 +49,11 @@ def id_chunks(ids: Sequence[str]) -> Iterator[list[str]]:
 
 
 def _stamped(rows: Sequence[Row]) -> list[Row]:
-    """Fill missing ``created_at``/``updated_at``/``event_ts`` with now.
+    """Fill missing ``created_at``/``updated_at``/``event_ts`` with now (and ``row_version``).
 
     The columns are not nullable: a missing ``event_ts`` would store 1970, making the row lose to
-    every other version. Only incomplete rows are copied, so a full batch costs nothing extra.
+    every other version. A row that was not merged from events (``row_version`` 0) is versioned by
+    its ``event_ts`` alone. Only incomplete rows are copied, so a full batch costs nothing extra.
     """
     now: datetime | None = None
     out: list[Row] = []
@@ -64,6 +66,8 @@ def _stamped(rows: Sequence[Row]) -> list[Row]:
                 updated_at=row.updated_at or now,
                 event_ts=row.event_ts or now,
             )
+        if not isinstance(row, ScoreRecord) and row.row_version == 0 and row.event_ts is not None:
+            row = replace(row, row_version=row_version(row.event_ts, 0))
         out.append(row)
     return out
 

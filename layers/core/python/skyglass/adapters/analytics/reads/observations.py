@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from skyglass.adapters.analytics.executor import SqlExecutor
 from skyglass.adapters.analytics.reads.columns import OBSERVATION_COLUMNS
 from skyglass.adapters.analytics.reads.filters_sql import where_sql
-from skyglass.adapters.analytics.reads.lookups import newest_rows_where
+from skyglass.adapters.analytics.reads.lookups import trace_rows_where
 from skyglass.adapters.analytics.reads.params import SqlParams
 from skyglass.adapters.analytics.rows import row_to_observation
 from skyglass.domain.filters import FilterCondition
@@ -59,11 +59,12 @@ class ObservationReads:
     def _paged(
         self, params: SqlParams, columns: str, where: list[str], order: str, limit: str, offset: str
     ) -> str:
-        # Choose the page on the light columns, then read the selected columns for it only.
+        # Choose the page on the light columns, then read the selected columns for it only, by
+        # primary key: (trace_id, id) is the sort key after project_id.
         return (
             f"SELECT {columns} FROM observations FINAL WHERE project_id = {params.project} "
-            f"AND is_deleted = 0 AND id IN (SELECT id FROM observations FINAL WHERE {' AND '.join(where)} "
-            f"ORDER BY {order} LIMIT {limit} OFFSET {offset}) ORDER BY {order}"
+            f"AND is_deleted = 0 AND (trace_id, id) IN (SELECT trace_id, id FROM observations FINAL "
+            f"WHERE {' AND '.join(where)} ORDER BY {order} LIMIT {limit} OFFSET {offset}) ORDER BY {order}"
         )
 
     def list_observations(self, query: ObservationQuery) -> list[ObservationRecord]:
@@ -81,9 +82,13 @@ class ObservationReads:
 
     def get_observation(self, project_id: str, observation_id: str) -> ObservationRecord | None:
         params = SqlParams(project_id)
+        observation = params.string(observation_id)
+        # The id alone is not a key prefix: find the trace through the bloom filter on id, then
+        # read the row by its full key.
         sql = (
             f"SELECT {OBSERVATION_ALL_COLUMNS} FROM observations FINAL WHERE project_id = {params.project} "
-            f"AND id = {params.string(observation_id)} AND is_deleted = 0 LIMIT 1"
+            f"AND trace_id IN (SELECT trace_id FROM observations WHERE project_id = {params.project} "
+            f"AND id = {observation}) AND id = {observation} AND is_deleted = 0 LIMIT 1"
         )
         rows = self._ex.query(sql, params.values)
         return row_to_observation(rows[0]) if rows else None
@@ -114,7 +119,6 @@ class ObservationReads:
         params = SqlParams(project_id)
         sql = (
             f"SELECT {OBSERVATION_ALL_COLUMNS} FROM observations FINAL "
-            f"WHERE {newest_rows_where('observations', 'trace_id', sorted(set(trace_ids)), params)} "
-            "ORDER BY start_time, id"
+            f"WHERE {trace_rows_where(sorted(set(trace_ids)), params)} ORDER BY start_time, id"
         )
         return [row_to_observation(row) for row in self._ex.query(sql, params.values)]

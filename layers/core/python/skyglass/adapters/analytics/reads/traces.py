@@ -8,7 +8,7 @@ from skyglass.adapters.analytics.executor import SqlExecutor
 from skyglass.adapters.analytics.reads.columns import TRACE_COLUMNS
 from skyglass.adapters.analytics.reads.convert import trace_context_from_row
 from skyglass.adapters.analytics.reads.filters_sql import where_sql
-from skyglass.adapters.analytics.reads.lookups import newest_rows_where
+from skyglass.adapters.analytics.reads.lookups import newest_rows_where, trace_rows_where
 from skyglass.adapters.analytics.reads.params import SqlParams
 from skyglass.adapters.analytics.rows import row_to_trace
 from skyglass.domain.queries import TraceAggregate, TraceContext, TraceQuery
@@ -100,7 +100,7 @@ class TraceReads:
                 "SELECT trace_id, arrayMap(x -> x.2, arraySort(groupArray((start_time, id)))) AS ids, "
                 f"toFloat64(sum(coalesce(total_cost, 0))) AS cost, {_LATENCY_MS} AS latency_ms "
                 f"FROM observations FINAL "
-                f"WHERE {newest_rows_where('observations', 'trace_id', list(trace_ids), params)} "
+                f"WHERE {trace_rows_where(list(trace_ids), params)} "
                 "GROUP BY trace_id"
             )
             for row in self._ex.query(sql, params.values):
