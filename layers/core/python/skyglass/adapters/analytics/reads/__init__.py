@@ -1,7 +1,7 @@
 """Read queries of the analytics store (traces, observations, sessions, scores).
 
-Every statement reads with ``FINAL`` (newest ``event_ts`` per id, deleted rows dropped) and also
-filters ``is_deleted = 0``; every statement is scoped to one project; every value is a bound
+Every statement reads with ``FINAL`` (the newest version of each row, deleted rows dropped) and
+also filters ``is_deleted = 0``; reads by key put the key conditions in PREWHERE (``lookups``); every statement is scoped to one project; every value is a bound
 parameter (see ``params``).
 """
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from skyglass.adapters.analytics.executor import SqlExecutor
 from skyglass.adapters.analytics.reads.columns import OBSERVATION_COLUMNS
 from skyglass.adapters.analytics.reads.filters_sql import where_sql
-from skyglass.adapters.analytics.reads.lookups import trace_rows_where
+from skyglass.adapters.analytics.reads.lookups import rows_by_key, rows_of_traces
 from skyglass.adapters.analytics.reads.params import SqlParams
 from skyglass.adapters.analytics.rows import row_to_observation
 from skyglass.domain.filters import FilterCondition
@@ -61,11 +61,11 @@ class ObservationReads:
     ) -> str:
         # Choose the page on the light columns, then read the selected columns for it only, by
         # primary key: (trace_id, id) is the sort key after project_id.
-        return (
-            f"SELECT {columns} FROM observations FINAL WHERE project_id = {params.project} "
-            f"AND is_deleted = 0 AND (trace_id, id) IN (SELECT trace_id, id FROM observations FINAL "
-            f"WHERE {' AND '.join(where)} ORDER BY {order} LIMIT {limit} OFFSET {offset}) ORDER BY {order}"
+        page = (
+            f"SELECT trace_id, id FROM observations FINAL WHERE {' AND '.join(where)} "
+            f"ORDER BY {order} LIMIT {limit} OFFSET {offset}"
         )
+        return f"SELECT {columns} FROM {rows_by_key('observations', f'(trace_id, id) IN ({page})', params)} ORDER BY {order}"
 
     def list_observations(self, query: ObservationQuery) -> list[ObservationRecord]:
         params = SqlParams(query.project_id)
@@ -85,11 +85,11 @@ class ObservationReads:
         observation = params.string(observation_id)
         # The id alone is not a key prefix: find the trace through the bloom filter on id, then
         # read the row by its full key.
-        sql = (
-            f"SELECT {OBSERVATION_ALL_COLUMNS} FROM observations FINAL WHERE project_id = {params.project} "
-            f"AND trace_id IN (SELECT trace_id FROM observations WHERE project_id = {params.project} "
-            f"AND id = {observation}) AND id = {observation} AND is_deleted = 0 LIMIT 1"
+        traces = (
+            f"SELECT trace_id FROM observations WHERE project_id = {params.project} AND id = {observation}"
         )
+        key = f"trace_id IN ({traces}) AND id = {observation}"
+        sql = f"SELECT {OBSERVATION_ALL_COLUMNS} FROM {rows_by_key('observations', key, params)} LIMIT 1"
         rows = self._ex.query(sql, params.values)
         return row_to_observation(rows[0]) if rows else None
 
@@ -118,7 +118,7 @@ class ObservationReads:
             return []
         params = SqlParams(project_id)
         sql = (
-            f"SELECT {OBSERVATION_ALL_COLUMNS} FROM observations FINAL "
-            f"WHERE {trace_rows_where(sorted(set(trace_ids)), params)} ORDER BY start_time, id"
+            f"SELECT {OBSERVATION_ALL_COLUMNS} FROM {rows_of_traces(sorted(set(trace_ids)), params)} "
+            "ORDER BY start_time, id"
         )
         return [row_to_observation(row) for row in self._ex.query(sql, params.values)]

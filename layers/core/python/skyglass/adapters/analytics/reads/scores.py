@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from skyglass.adapters.analytics.executor import SqlExecutor
 from skyglass.adapters.analytics.reads.columns import SCORE_COLUMNS
 from skyglass.adapters.analytics.reads.filters_sql import where_sql
-from skyglass.adapters.analytics.reads.lookups import newest_rows_where
+from skyglass.adapters.analytics.reads.lookups import rows_by_key, rows_where_column
 from skyglass.adapters.analytics.reads.params import SqlParams
 from skyglass.adapters.analytics.rows import row_to_score
 from skyglass.domain.filters import FilterCondition
@@ -47,10 +47,7 @@ class ScoreReads:
 
     def get_score(self, project_id: str, score_id: str) -> ScoreRecord | None:
         params = SqlParams(project_id)
-        sql = (
-            f"SELECT {SCORE_ALL_COLUMNS} FROM scores FINAL WHERE project_id = {params.project} "
-            f"AND id = {params.string(score_id)} AND is_deleted = 0 LIMIT 1"
-        )
+        sql = f"SELECT {SCORE_ALL_COLUMNS} FROM {rows_by_key('scores', f'id = {params.string(score_id)}', params)} LIMIT 1"
         rows = self._ex.query(sql, params.values)
         return row_to_score(rows[0]) if rows else None
 
@@ -72,7 +69,7 @@ class ScoreReads:
             return []
         params = SqlParams(project_id)
         sql = (
-            f"SELECT {SCORE_ALL_COLUMNS} FROM scores FINAL "
-            f"WHERE {newest_rows_where('scores', 'trace_id', sorted(set(trace_ids)), params)} ORDER BY {_ORDER}"
+            f"SELECT {SCORE_ALL_COLUMNS} FROM {rows_where_column('scores', 'trace_id', sorted(set(trace_ids)), params)} "
+            f"ORDER BY {_ORDER}"
         )
         return [row_to_score(row) for row in self._ex.query(sql, params.values)]

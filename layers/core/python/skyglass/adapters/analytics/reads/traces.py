@@ -8,7 +8,7 @@ from skyglass.adapters.analytics.executor import SqlExecutor
 from skyglass.adapters.analytics.reads.columns import TRACE_COLUMNS
 from skyglass.adapters.analytics.reads.convert import trace_context_from_row
 from skyglass.adapters.analytics.reads.filters_sql import where_sql
-from skyglass.adapters.analytics.reads.lookups import newest_rows_where, trace_rows_where
+from skyglass.adapters.analytics.reads.lookups import rows_by_key, rows_of_traces, rows_where_column
 from skyglass.adapters.analytics.reads.params import SqlParams
 from skyglass.adapters.analytics.rows import row_to_trace
 from skyglass.domain.queries import TraceAggregate, TraceContext, TraceQuery
@@ -60,11 +60,10 @@ class TraceReads:
         limit, offset = params.integer(query.page.limit), params.integer(query.page.offset)
         # Pick the page reading only the filter and sort columns, then read the (possibly large)
         # selected columns for those ids alone.
+        page = f"SELECT id FROM traces FINAL WHERE {where} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
         sql = (
-            f"SELECT {trace_columns(query.with_io)} FROM traces FINAL "
-            f"WHERE project_id = {params.project} AND is_deleted = 0 AND id IN ("
-            f"SELECT id FROM traces FINAL WHERE {where} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
-            f") ORDER BY {order}"
+            f"SELECT {trace_columns(query.with_io)} FROM {rows_by_key('traces', f'id IN ({page})', params)} "
+            f"ORDER BY {order}"
         )
         return [row_to_trace(row) for row in self._ex.query(sql, params.values)]
 
@@ -77,8 +76,8 @@ class TraceReads:
     def get_trace(self, project_id: str, trace_id: str, *, with_io: bool = True) -> TraceRecord | None:
         params = SqlParams(project_id)
         sql = (
-            f"SELECT {trace_columns(with_io)} FROM traces FINAL WHERE project_id = {params.project} "
-            f"AND id = {params.string(trace_id)} AND is_deleted = 0 LIMIT 1"
+            f"SELECT {trace_columns(with_io)} "
+            f"FROM {rows_by_key('traces', f'id = {params.string(trace_id)}', params)} LIMIT 1"
         )
         rows = self._ex.query(sql, params.values)
         return row_to_trace(rows[0]) if rows else None
@@ -99,9 +98,7 @@ class TraceReads:
             sql = (
                 "SELECT trace_id, arrayMap(x -> x.2, arraySort(groupArray((start_time, id)))) AS ids, "
                 f"toFloat64(sum(coalesce(total_cost, 0))) AS cost, {_LATENCY_MS} AS latency_ms "
-                f"FROM observations FINAL "
-                f"WHERE {trace_rows_where(list(trace_ids), params)} "
-                "GROUP BY trace_id"
+                f"FROM {rows_of_traces(list(trace_ids), params)} GROUP BY trace_id"
             )
             for row in self._ex.query(sql, params.values):
                 aggregate = result.setdefault(row["trace_id"], TraceAggregate())
@@ -112,8 +109,7 @@ class TraceReads:
             params = SqlParams(project_id)
             sql = (
                 "SELECT trace_id, arrayMap(x -> x.2, arraySort(groupArray((timestamp, id)))) AS ids "
-                f"FROM scores FINAL WHERE {newest_rows_where('scores', 'trace_id', list(trace_ids), params)} "
-                "GROUP BY trace_id"
+                f"FROM {rows_where_column('scores', 'trace_id', list(trace_ids), params)} GROUP BY trace_id"
             )
             for row in self._ex.query(sql, params.values):
                 result.setdefault(row["trace_id"], TraceAggregate()).score_ids = list(row["ids"])
@@ -124,16 +120,13 @@ class TraceReads:
         if not unique:
             return {}
         params = SqlParams(project_id)
-        sql = (
-            f"SELECT {_CONTEXT_COLUMNS} FROM traces FINAL WHERE project_id = {params.project} "
-            f"AND is_deleted = 0 AND id IN {params.strings(unique)}"
-        )
+        sql = f"SELECT {_CONTEXT_COLUMNS} FROM {rows_by_key('traces', f'id IN {params.strings(unique)}', params)}"
         return {row["id"]: trace_context_from_row(row) for row in self._ex.query(sql, params.values)}
 
     def session_traces(self, project_id: str, session_id: str) -> list[TraceRecord]:
         params = SqlParams(project_id)
         sql = (
-            f"SELECT {trace_columns(True)} FROM traces FINAL "
-            f"WHERE {newest_rows_where('traces', 'session_id', [session_id], params)} ORDER BY timestamp, id"
+            f"SELECT {trace_columns(True)} FROM {rows_where_column('traces', 'session_id', [session_id], params)} "
+            "ORDER BY timestamp, id"
         )
         return [row_to_trace(row) for row in self._ex.query(sql, params.values)]
