@@ -92,8 +92,10 @@ class AnalyticsWriteMixin:
         out: list[EntityEvent] = []
         for chunk in id_chunks(entity_ids):
             rows = self._ex.query(
+                # Every condition is on the sorting key, so it may run before FINAL (PREWHERE):
+                # only the matching rows' bodies are read (see reads/lookups.py).
                 f"SELECT {_EVENT_SELECT} FROM entity_events FINAL "
-                "WHERE project_id = {project_id:String} AND entity_type = {entity_type:String} "
+                "PREWHERE project_id = {project_id:String} AND entity_type = {entity_type:String} "
                 "AND entity_id IN {ids:Array(String)}",
                 {"project_id": project_id, "entity_type": str(entity_type), "ids": chunk},
             )
