@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from langfuse import Langfuse, observe, propagate_attributes
+from opentelemetry import trace as otel_trace
 from opentelemetry.sdk.trace import TracerProvider
 
 from skyglass.domain.pricing_models import load_default_models
@@ -259,6 +260,40 @@ def test_every_observation_type_and_an_exception(live_server: LiveServer, langfu
     [score] = found
     assert (score.name, score.data_type, score.value) == ("correct", "BOOLEAN", True)
     assert (score.subject.kind, score.subject.id) == ("observation", ids["tool"])
+
+
+def test_an_app_root_under_a_foreign_parent_with_trace_io_and_an_unknown_langfuse_key(
+    live_server: LiveServer, langfuse: Langfuse
+):
+    # Given a web framework's server span from another TracerProvider, which the SDK does not
+    # export (OTel context is shared, so it still parents the SDK's observation)
+    server_tracer = TracerProvider().get_tracer("my.web.framework")
+    # And an SDK observation inside it: the SDK marks it langfuse.internal.is_app_root
+    with (
+        server_tracer.start_as_current_span("POST /chat") as http_span,
+        langfuse.start_as_current_observation(name="handle-chat", input={"q": "hi"}) as handler,
+    ):
+        # (SDK v5 has no trace-IO API; these are the attributes SDK v3/v4 set, plus a key this
+        # server does not know, set on the SDK's own span through the OTel API)
+        otel_span = otel_trace.get_current_span()
+        otel_span.set_attribute("langfuse.trace.input", json.dumps({"question": "hi"}))
+        otel_span.set_attribute("langfuse.trace.output", json.dumps({"answer": "yo"}))
+        otel_span.set_attribute("langfuse.future.flag", "on")
+        handler.update(output="yo")
+    # When the SDK flushes
+    langfuse.flush()
+    trace_id = format(http_span.get_span_context().trace_id, "032x")
+    trace = trace_with(live_server, trace_id, 1)
+    # Then the observation keeps its (unexported) parent yet describes the trace as its root
+    [observation] = trace["observations"]
+    assert observation["parentObservationId"] == format(http_span.get_span_context().span_id, "016x")
+    assert trace["name"] == "handle-chat"
+    # And the trace IO comes from the trace attributes, the observation keeps its own
+    assert (trace["input"], trace["output"]) == ({"question": "hi"}, {"answer": "yo"})
+    assert (observation["input"], observation["output"]) == ({"q": "hi"}, "yo")
+    # And the unknown langfuse.* key is kept in metadata, the SDK's own keys are not
+    attributes = observation["metadata"]["attributes"]
+    assert attributes == {"langfuse.future.flag": "on"}
 
 
 # --- the README's snippets ----------------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from skyglass.contracts.messages import BlobEnvelope, QueueMessage, blob_key_for
+from skyglass.domain.pricing_match import match_model
 from skyglass.domain.pricing_models import ModelPrice, load_default_models
 from skyglass.domain.records import ObservationRecord
 from skyglass.local.server import LocalPlatform, build_platform
@@ -347,3 +348,37 @@ def test_a_model_created_through_the_models_api_prices_the_next_generations(plat
     [row] = client.get("/api/public/v2/observations", query={"fields": "core,model,usage"}).json()["data"]
     assert row["totalCost"] == pytest.approx(10 * 1e-3)
     assert row["internalModelId"] == created.json()["id"]
+
+
+def test_a_project_model_matching_a_bedrock_application_inference_profile_arn_prices_it(
+    platform: LocalPlatform,
+):
+    client = ApiClient(platform.runtime.api_services(), auth=basic_auth(PK, SK))
+    # Given a generation whose model is an application inference profile ARN: an opaque id that
+    # names no model, so the shipped table cannot price it
+    arn = "arn:aws:bedrock:eu-west-1:123456789012:application-inference-profile/a1b2c3d4e5f6"
+    assert match_model(arn, load_default_models()) is None
+    # And a project model whose pattern matches that ARN, created with POST /api/public/models
+    body = {
+        "modelName": "claude-sonnet-4-5 (team profile)",
+        "matchPattern": "(?i)^arn:aws:bedrock:[a-z0-9-]+:123456789012:application-inference-profile/a1b2c3d4e5f6$",
+        "unit": "TOKENS",
+        "inputPrice": 3e-6,
+        "outputPrice": 1.5e-5,
+    }
+    created = client.post("/api/public/models", body=body)
+    assert created.status == 200, created.text
+    batch = [generation("profiled", model=arn, usageDetails={"input": 2000, "output": 100})]
+    assert client.post("/api/public/ingestion", body={"batch": batch}).status == 207
+    # When the worker runs with the metadata store's provider
+    provider = project_models_provider(platform.runtime.meta)
+    processor = Processor(platform.runtime.blobs, platform.runtime.analytics, project_models=provider)
+    messages = platform.runtime.queue.receive(max_messages=10)
+    assert processor.process([QueueMessage.model_validate_json(m.body) for m in messages]).ok
+    # Then the generation is priced by the project model
+    [row] = client.get("/api/public/v2/observations", query={"fields": "core,model,usage"}).json()["data"]
+    assert row["internalModelId"] == created.json()["id"]
+    assert row["costDetails"] == pytest.approx(
+        {"input": 2000 * 3e-6, "output": 100 * 1.5e-5, "total": 0.0075}
+    )
+    assert row["totalCost"] == pytest.approx(0.0075)

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from google.protobuf import json_format
+from google.rpc import code_pb2, status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -79,6 +81,15 @@ def body_bytes(result: dict[str, Any]) -> bytes:
     return base64.b64decode(raw) if result.get("isBase64Encoded") else raw.encode()
 
 
+def decode_status(result: dict[str, Any]) -> status_pb2.Status:
+    """The ``google.rpc.Status`` of a failure, read with the real classes in its content type."""
+    content_type = result["headers"]["Content-Type"]
+    if content_type == PB:
+        return status_pb2.Status.FromString(body_bytes(result))
+    assert content_type == "application/json"
+    return json_format.Parse(body_bytes(result), status_pb2.Status(), ignore_unknown_fields=True)
+
+
 # --- the resolver (Lambda result shape) -------------------------------------------------------
 
 
@@ -119,22 +130,45 @@ def test_a_successful_protobuf_answer_is_an_empty_message(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("body", "headers", "status", "fragment"),
+    ("body", "headers", "status", "code", "fragment"),
     [
-        (load("genai_semconv"), {"content-type": "text/plain"}, 415, "application/x-protobuf"),
-        (load("genai_semconv")[:-5], {"content-type": PB}, 400, "protobuf"),
-        (b"not gzip", {"content-type": PB, "content-encoding": "gzip"}, 400, "gzip"),
-        (b"{", {"content-type": "application/json"}, 400, "json"),
-        (b"x" * 100_001, {"content-type": PB}, 413, "limit"),
+        (
+            load("genai_semconv"),
+            {"content-type": "text/plain"},
+            415,
+            code_pb2.INVALID_ARGUMENT,
+            "application/x-protobuf",
+        ),
+        (load("genai_semconv")[:-5], {"content-type": PB}, 400, code_pb2.INVALID_ARGUMENT, "protobuf"),
+        (
+            b"not gzip",
+            {"content-type": PB, "content-encoding": "gzip"},
+            400,
+            code_pb2.INVALID_ARGUMENT,
+            "gzip",
+        ),
+        (b"{", {"content-type": "application/json"}, 400, code_pb2.INVALID_ARGUMENT, "json"),
+        (b"x" * 100_001, {"content-type": PB}, 413, code_pb2.RESOURCE_EXHAUSTED, "limit"),
+        (
+            load("vercel_ai"),
+            {"content-type": PB, "content-encoding": "br"},
+            415,
+            code_pb2.INVALID_ARGUMENT,
+            "br",
+        ),
     ],
-    ids=["415", "truncated", "bad-gzip", "bad-json", "413"],
+    ids=["415", "truncated", "bad-gzip", "bad-json", "413", "brotli"],
 )
-def test_bad_requests_are_4xx_json_errors_and_store_nothing(tmp_path, body, headers, status, fragment):
+def test_bad_requests_are_4xx_status_errors_and_store_nothing(
+    tmp_path, body, headers, status, code, fragment
+):
     services, auth = fake_services(tmp_path, max_body_bytes=100_000)
     result = post(services, auth, body, headers)
     assert result["statusCode"] == status
-    error = json.loads(body_bytes(result))
-    assert fragment in error["message"].lower() or fragment in error["message"]
+    # The body is a google.rpc.Status in the request's encoding (JSON when the type is unknown)
+    error = decode_status(result)
+    assert error.code == code
+    assert fragment in error.message.lower() or fragment in error.message
     assert list(services.blobs.list_keys()) == [] and services.queue.depth() == 0
 
 
@@ -150,6 +184,8 @@ def test_only_basic_auth_with_a_project_key_is_let_in(tmp_path, auth, status):
     header = auth.format(pk=public_key) if auth else None
     result = post(services, header, load("vercel_ai"), {"content-type": PB})
     assert result["statusCode"] == status
+    expected = code_pb2.UNAUTHENTICATED if status == 401 else code_pb2.PERMISSION_DENIED
+    assert decode_status(result).code == expected
     assert list(services.blobs.list_keys()) == []
 
 
@@ -159,6 +195,8 @@ def test_backpressure_is_503_with_retry_after(tmp_path):
         services.queue.send("{}")
     result = post(services, auth, load("vercel_ai"), {"content-type": PB})
     assert result["statusCode"] == 503 and int(result["headers"]["Retry-After"]) > 0
+    status = decode_status(result)
+    assert status.code == code_pb2.UNAVAILABLE and "retry later" in status.message
 
 
 # --- the local server's ASGI app: bytes on the wire -----------------------------------------

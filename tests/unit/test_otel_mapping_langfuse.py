@@ -538,12 +538,3 @@ def test_prompt_link_only_on_generations_and_completion_start_forms():
     )[-1]["body"]
     assert (generation["promptName"], generation["promptVersion"]) == ("p", 4)
     assert generation["completionStartTime"] == "2026-01-01T09:00:00.500Z"
-
-
-def test_foreign_attributes_on_sdk_spans_are_kept():
-    # Given an SDK span with attributes set by the user through OTel
-    metadata = _map({"langfuse.observation.type": "span", "http.route": "/chat", "langfuse.unknown": "x"})[
-        -1
-    ]["body"]["metadata"]
-    # Then foreign ones are kept; unmapped langfuse.* ones are omitted for the SDK scope, as Langfuse does
-    assert metadata["attributes"] == {"http.route": "/chat"}

@@ -46,6 +46,12 @@ MATCHES = [
     ("gpt-5-codex", "gpt-5-codex"),
     ("gpt-5.1", "gpt-5.1"),
     ("gpt-5.1-codex-mini", "gpt-5.1-codex-mini"),
+    ("gpt-4.5-preview", "gpt-4.5-preview"),
+    ("gpt-4.5-preview-2025-02-27", "gpt-4.5-preview"),
+    ("codex-mini-latest", "codex-mini-latest"),
+    ("openai/codex-mini", "codex-mini-latest"),
+    ("gpt-realtime", "gpt-realtime"),
+    ("gpt-realtime-2025-08-28", "gpt-realtime"),
     ("text-embedding-3-small", "text-embedding-3-small"),
     ("text-embedding-ada-002", "text-embedding-ada-002"),
     # Anthropic: first party, aliases, Vertex @-dates, OpenRouter dots
@@ -112,6 +118,8 @@ MATCHES = [
     ("mistral-medium-2508", "mistral-medium-3"),
     ("mistral/mistral-small-latest", "mistral-small-3"),
     ("codestral-2501", "codestral"),
+    ("devstral-medium-2507", "devstral-medium-2507"),
+    ("mistral/devstral-medium-2507", "devstral-medium-2507"),
     ("ministral-8b-latest", "ministral-8b"),
     ("mistral.mixtral-8x7b-instruct-v0:1", "mixtral-8x7b"),
     ("us.mistral.pixtral-large-2502-v1:0", "pixtral-large"),
@@ -122,6 +130,14 @@ MATCHES = [
     ("together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo", "llama-3.3-70b-instruct"),
     ("accounts/fireworks/models/llama-v3p1-8b-instruct", "llama-3.1-8b-instruct"),
     ("meta.llama3-1-405b-instruct-v1:0", "llama-3.1-405b-instruct"),
+    ("meta.llama3-8b-instruct-v1:0", "llama-3-8b-instruct"),
+    ("bedrock/meta.llama3-8b-instruct-v1:0", "llama-3-8b-instruct"),
+    ("meta-llama/Meta-Llama-3-8B-Instruct", "llama-3-8b-instruct"),
+    ("groq/llama3-8b-8192", "llama-3-8b-instruct"),
+    ("meta.llama3-70b-instruct-v1:0", "llama-3-70b-instruct"),
+    ("arn:aws:bedrock:us-east-1::foundation-model/meta.llama3-70b-instruct-v1:0", "llama-3-70b-instruct"),
+    ("meta-llama/Meta-Llama-3-70B-Instruct", "llama-3-70b-instruct"),
+    ("meta.llama3-1-8b-instruct-v1:0", "llama-3.1-8b-instruct"),
     ("us.meta.llama3-2-11b-instruct-v1:0", "llama-3.2-11b-vision-instruct"),
     ("us.meta.llama4-maverick-17b-instruct-v1:0", "llama-4-maverick-17b-instruct"),
     ("meta-llama/llama-4-scout-17b-16e-instruct", "llama-4-scout-17b-instruct"),
@@ -141,6 +157,11 @@ NO_MATCH = [
     "",
     "gpt-4o-mini-tts",  # a different product, not gpt-4o-mini
     "gpt-4o-realtime-preview",
+    "gpt-realtime-mini",  # cheaper siblings with their own prices, not gpt-realtime
+    "gpt-realtime-1.5",
+    "gpt-realtime-2",
+    "text-embedding-004",  # priced per character, not per token
+    "devstral-medium-latest",
     "ft:gpt-4o-2024-08-06:acme::abc123",  # fine-tuned models have their own prices
     "claude-2.1",
     "claude-sonnet-4-7",

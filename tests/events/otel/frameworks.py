@@ -1,4 +1,5 @@
-"""Fixture scenarios of the Vercel AI SDK (attributes as it sets them) and the real Langfuse SDK v5."""
+"""Fixture scenarios of the Vercel AI SDK (hand-written, attributes as it sets them) and the real
+Langfuse SDK v5 (recorded from the installed SDK)."""
 
 from __future__ import annotations
 

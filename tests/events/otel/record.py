@@ -1,5 +1,9 @@
 """Build OTLP fixtures with the real OpenTelemetry SDK (and the real Langfuse SDK v5).
 
+The GenAI-semconv, OpenInference and Vercel AI scenarios set attributes by hand, as the
+conventions describe them; spans recorded from real instrumentations are in ``recorded/``
+(``tests/events/record_openai.py``).
+
 ``python -m tests.events.otel.record`` rewrites ``<name>.pb`` (the ``ExportTraceServiceRequest``
 bytes an exporter posts) and ``<name>.json`` (the same request as OTLP/JSON: hex ids, integer
 enums) for every scenario in ``SCENARIOS`` (built in ``semconv`` and ``frameworks``). Tests read

@@ -1,4 +1,8 @@
-"""Fixture scenarios of the OpenTelemetry GenAI and OpenInference conventions (plain OTel SDK)."""
+"""Fixture scenarios of the OpenTelemetry GenAI and OpenInference conventions (plain OTel SDK).
+
+Hand-written after the conventions, to cover more of them than one instrumentation emits; what
+real instrumentations emit is recorded in ``recorded/`` by ``tests/events/record_openai.py``.
+"""
 
 from __future__ import annotations
 

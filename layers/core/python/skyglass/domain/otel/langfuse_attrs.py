@@ -2,7 +2,8 @@
 
 Names are data; the few decoders here are the Langfuse-specific ones: level aliases, flattened
 metadata (``langfuse.observation.metadata.<k>`` with JSON-encoded values), experiment fields and
-the root/trace-update tests of compat §4.1.
+the root/trace-update tests of compat §4.1. ``is_vocabulary`` tells the names mapped here from
+``langfuse.*`` keys this version does not know, which are kept in metadata rather than dropped.
 """
 
 from __future__ import annotations
@@ -43,8 +44,9 @@ OBSERVATION_PROMPT_VERSION = "langfuse.observation.prompt.version"
 ENVIRONMENT = "langfuse.environment"
 RELEASE = "langfuse.release"
 VERSION = "langfuse.version"
-AS_ROOT = "langfuse.internal.as_root"
-IS_APP_ROOT = "langfuse.internal.is_app_root"
+INTERNAL_PREFIX = "langfuse.internal."
+AS_ROOT = INTERNAL_PREFIX + "as_root"
+IS_APP_ROOT = INTERNAL_PREFIX + "is_app_root"
 COMPAT_USER_ID = "langfuse.user.id"
 COMPAT_SESSION_ID = "langfuse.session.id"
 COMPAT_TAGS = "langfuse.tags"
@@ -69,6 +71,49 @@ EXPERIMENT_FIELDS: dict[str, tuple[str, bool]] = {
     "item.root_observation_id": ("itemRootObservationId", False),
 }
 
+# The SDK vocabulary: every name above, and the prefixes whose keys are all mapped (flattened
+# metadata, experiment fields) or are SDK bookkeeping (``langfuse.internal.*``).
+VOCABULARY = frozenset(
+    {
+        TRACE_NAME,
+        TRACE_TAGS,
+        TRACE_PUBLIC,
+        TRACE_METADATA,
+        TRACE_INPUT,
+        TRACE_OUTPUT,
+        OBSERVATION_TYPE,
+        OBSERVATION_METADATA,
+        OBSERVATION_LEVEL,
+        OBSERVATION_STATUS_MESSAGE,
+        OBSERVATION_INPUT,
+        OBSERVATION_OUTPUT,
+        OBSERVATION_COMPLETION_START_TIME,
+        OBSERVATION_MODEL,
+        OBSERVATION_MODEL_PARAMETERS,
+        OBSERVATION_USAGE_DETAILS,
+        OBSERVATION_COST_DETAILS,
+        OBSERVATION_PROMPT_NAME,
+        OBSERVATION_PROMPT_VERSION,
+        ENVIRONMENT,
+        RELEASE,
+        VERSION,
+        COMPAT_USER_ID,
+        COMPAT_SESSION_ID,
+        COMPAT_TAGS,
+        COMPAT_PUBLIC,
+        COMPAT_METADATA,
+        COMPAT_PROMPT_NAME,
+        COMPAT_PROMPT_VERSION,
+    }
+)
+VOCABULARY_PREFIXES = (
+    TRACE_METADATA + ".",
+    OBSERVATION_METADATA + ".",
+    COMPAT_METADATA + ".",
+    EXPERIMENT_PREFIX,
+    INTERNAL_PREFIX,
+)
+
 LEVEL_ALIASES: dict[str, str] = {
     "DEBUG": "DEBUG",
     "TRACE": "DEBUG",
@@ -85,6 +130,15 @@ LEVEL_ALIASES: dict[str, str] = {
     "FATAL": "ERROR",
     "CRITICAL": "ERROR",
 }
+
+
+def is_vocabulary(key: str) -> bool:
+    """Whether ``key`` is a ``langfuse.*`` name this module maps (or SDK bookkeeping).
+
+    Such keys never reach metadata from the SDK's own spans, even when their value was unusable
+    (as in Langfuse); any other ``langfuse.*`` key, e.g. from a newer SDK, is kept there.
+    """
+    return key in VOCABULARY or key.startswith(VOCABULARY_PREFIXES)
 
 
 def level_of(value: Any) -> str | None:

@@ -6,9 +6,11 @@ without any), and an event id is the trace id, span id and a hash of the event, 
 exported twice becomes the same events and the worker's merge stores it once.
 
 Metadata follows Langfuse: the flattened metadata attributes at the top level, then
-``attributes`` (span attributes no field consumed — for the Langfuse SDK's own scope only the
-non-``langfuse.*`` ones, since the SDK's are all mapped), ``events`` (span events not used as IO,
-e.g. exceptions), ``resourceAttributes`` and ``scope`` (``{name, version, attributes}``).
+``attributes`` (span attributes no field consumed; for the Langfuse SDK's own scope minus the
+SDK vocabulary, which is mapped, so what remains are foreign attributes and ``langfuse.*`` keys
+this version does not know: unknown attributes are kept, never dropped), ``events`` (span events
+not used as IO, e.g. exceptions), ``resourceAttributes`` and ``scope`` (``{name, version,
+attributes}``).
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ from skyglass.domain.otel.values import AttributeReader, format_ms, nanos_to_dat
 from skyglass.domain.timeutil import to_ms
 
 TRACE_CREATE = "trace-create"
-_LANGFUSE_PREFIX = lf.NAMESPACE + "."
 _OBSERVATION_METADATA_PREFIXES = (lf.OBSERVATION_METADATA, lf.COMPAT_METADATA, vercel.METADATA_PREFIX)
 
 
@@ -83,11 +84,15 @@ def _observation_metadata(reader: AttributeReader) -> dict[str, Any]:
 
 
 def _leftover_attributes(span: OtelSpan, reader: AttributeReader) -> dict[str, Any]:
-    """``{"attributes": …}`` with what no field consumed (the SDK's own ``langfuse.*`` are all
-    mapped, so for its scope only foreign attributes remain); ``{}`` when nothing is left."""
+    """``{"attributes": …}`` with what no field consumed; ``{}`` when nothing is left.
+
+    On the SDK's own spans its vocabulary counts as consumed even where a value was unusable
+    (e.g. a prompt name on a span) or is bookkeeping (``langfuse.internal.*``), as in Langfuse;
+    foreign attributes and unknown ``langfuse.*`` keys (a newer SDK's) stay.
+    """
     attributes = reader.remaining()
     if span.scope_name == lf.SDK_SCOPE:
-        attributes = {k: v for k, v in attributes.items() if not k.startswith(_LANGFUSE_PREFIX)}
+        attributes = {k: v for k, v in attributes.items() if not lf.is_vocabulary(k)}
     return {"attributes": attributes} if attributes else {}
 
 
