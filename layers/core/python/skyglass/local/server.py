@@ -54,9 +54,14 @@ def build_platform(settings: Settings) -> LocalPlatform:
     return LocalPlatform(runtime, LocalHttpApp(services, settings.max_body_bytes), worker, init)
 
 
-def print_banner(platform: LocalPlatform, settings: Settings, out: TextIO = sys.stdout) -> None:
+def banner_lines(init: InitResult, settings: Settings) -> list[str]:
+    """What ``serve`` prints at start: where it runs, the project, and the credentials to use.
+
+    A secret is shown only when this start generated it. Otherwise the banner says where the
+    secret comes from: ``SKYGLASS_INIT_SECRET_KEY`` for the pair that variable defines, else the
+    output of the start or ``keys create`` that made the pair.
+    """
     url = f"http://{settings.host}:{settings.port}"
-    init = platform.init
     lines = [
         "",
         f"skyglass is running at {url}  (data in {settings.data_dir.resolve()})",
@@ -68,14 +73,22 @@ def print_banner(platform: LocalPlatform, settings: Settings, out: TextIO = sys.
             f"    LANGFUSE_PUBLIC_KEY={init.public_key}",
             f"    LANGFUSE_SECRET_KEY={init.secret_key}",
         ]
+    elif init.public_key and init.public_key == settings.init_public_key.strip():
+        lines += [f"  public key: {init.public_key}  (its secret is the value of SKYGLASS_INIT_SECRET_KEY)"]
     elif init.public_key:
         lines += [f"  public key: {init.public_key}  (its secret was printed when it was created)"]
+    else:
+        lines += ["  No active API key: create one with the command below."]
     lines += [
         f"    LANGFUSE_BASE_URL={url}",
         f"  New key pair: skyglass keys create --project {init.project_name} --data-dir {settings.data_dir}",
         "",
     ]
-    out.write("\n".join(lines) + "\n")
+    return lines
+
+
+def print_banner(platform: LocalPlatform, settings: Settings, out: TextIO = sys.stdout) -> None:
+    out.write("\n".join(banner_lines(platform.init, settings)) + "\n")
     out.flush()
 
 
