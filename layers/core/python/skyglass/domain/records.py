@@ -44,6 +44,8 @@ class ScoreDataType(StrEnum):
     NUMERIC = "NUMERIC"
     BOOLEAN = "BOOLEAN"
     CATEGORICAL = "CATEGORICAL"
+    TEXT = "TEXT"
+    CORRECTION = "CORRECTION"  # a corrected output: the text in ``string_value``, ``value`` 0
 
 
 class ScoreSource(StrEnum):

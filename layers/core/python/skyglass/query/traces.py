@@ -24,7 +24,14 @@ from skyglass.domain.queries import (
 from skyglass.errors import InvalidRequest, NotFound
 from skyglass.ports.analytics import AnalyticsWriter
 from skyglass.ports.analytics_reads import AnalyticsReader
-from skyglass.query.mapping import html_path, to_observation_view, to_score_view, trace_fields, trace_latency
+from skyglass.query.mapping import (
+    V1_SCORE_DATA_TYPES,
+    html_path,
+    to_observation_view,
+    to_score_view,
+    trace_fields,
+    trace_latency,
+)
 from skyglass.query.params import QueryParams
 
 MAX_DELETE = 1000
@@ -125,7 +132,7 @@ def get_trace(
         latency=trace_latency(observations) if metrics else _NO_METRIC,
         total_cost=total_cost if metrics else _NO_METRIC,
         observations=[to_observation_view(o) for o in observations] if "observations" in groups else [],
-        scores=[to_score_view(s) for s in scores],
+        scores=[to_score_view(s) for s in scores if s.data_type in V1_SCORE_DATA_TYPES],
     )
 
 
