@@ -3,7 +3,8 @@
 chDB allows one process per data folder, so the API and the worker share this process. Start-up
 applies migrations and the headless initialisation; SIGINT/SIGTERM stop accepting requests, drain
 the queue for a few seconds and close the stores. Anything acknowledged is already in the blob
-store and the durable queue, so even a ``kill -9`` loses nothing: the next start picks it up.
+store and the durable queue, so even a ``kill -9`` loses nothing: the next start picks it up,
+including the messages the killed worker had received but not finished (reclaimed at start).
 """
 
 from __future__ import annotations
@@ -41,9 +42,18 @@ class LocalPlatform:
 
 
 def build_platform(settings: Settings) -> LocalPlatform:
+    """Open the stores, apply the headless init and reclaim the queue's in-flight messages.
+
+    ``serve`` is the only consumer of its queue (chDB allows one process per data folder), so a
+    message still in flight at start was received by a previous run that died before acking:
+    it is made visible at once instead of after the visibility timeout (receive counts kept).
+    """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     runtime = Runtime(settings)
     init = initialise(runtime.meta, settings)
+    reclaimed = runtime.queue.reclaim_in_flight()
+    if reclaimed:
+        log.info("start: %d message(s) left in flight by the previous run are visible again", reclaimed)
     services = runtime.api_services()
     worker = LocalWorker(
         runtime.queue,
