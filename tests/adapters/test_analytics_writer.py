@@ -47,7 +47,7 @@ def test_migrate_is_idempotent(analytics_store: ClickHouseAnalyticsStore) -> Non
             "SELECT name FROM system.tables WHERE database = currentDatabase()"
         )
     }
-    assert {"traces", "observations", "scores", "entity_events"} <= tables
+    assert {"traces", "observations", "scores", "entity_events", "deletions"} <= tables
 
 
 def test_events_round_trip_and_duplicates_load_once(analytics_store: ClickHouseAnalyticsStore) -> None:

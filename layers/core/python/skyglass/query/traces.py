@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from skyglass.contracts.public_api import (
@@ -21,6 +22,8 @@ from skyglass.domain.queries import (
     parse_field_groups,
     parse_order_by,
 )
+from skyglass.domain.records import Deletion, EntityType
+from skyglass.domain.timeutil import to_ms
 from skyglass.errors import InvalidRequest, NotFound
 from skyglass.ports.analytics import AnalyticsWriter
 from skyglass.ports.analytics_reads import AnalyticsReader
@@ -152,8 +155,19 @@ def trace_ids_from_body(text: str | None) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-def delete_traces(writer: AnalyticsWriter, project_id: str, trace_ids: list[str]) -> MessageResponse:
-    """Delete traces with their observations and scores (unknown ids are ignored, as Langfuse)."""
+def delete_traces(
+    writer: AnalyticsWriter, project_id: str, trace_ids: list[str], *, now: datetime | None = None
+) -> MessageResponse:
+    """Delete traces with their observations and scores (unknown ids are ignored, as Langfuse).
+
+    A tombstone per trace is recorded first: the worker drops every event of these traces (their
+    observations' and scores' too) received until now, so replaying the raw log cannot bring them
+    back, and a retry after a failure in between still completes the delete.
+    """
+    deleted_at = to_ms(now or datetime.now(UTC))
+    writer.record_deletions(
+        [Deletion(project_id, EntityType.TRACE, trace_id, deleted_at) for trace_id in trace_ids]
+    )
     writer.delete_traces(project_id, trace_ids)
     if len(trace_ids) == 1:
         return MessageResponse(message="Trace deleted successfully")
