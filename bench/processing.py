@@ -136,6 +136,7 @@ def run_case(
         timers = Timers()
         analytics: Any = runtime.analytics  # the ClickHouse store (its executor is used below)
         for method in (
+            "load_deletions",
             "insert_events",
             "load_events",
             "upsert_traces",

@@ -51,7 +51,7 @@ def test_migrate_is_idempotent(analytics_store: ClickHouseAnalyticsStore) -> Non
             "SELECT name FROM system.tables WHERE database = currentDatabase()"
         )
     }
-    assert {"traces", "observations", "scores", "entity_events"} <= tables
+    assert {"traces", "observations", "scores", "entity_events", "deletions"} <= tables
 
 
 def test_migration_0002_keeps_the_rows_of_a_0001_store(analytics_executor: SqlExecutor) -> None:

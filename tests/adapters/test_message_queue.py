@@ -227,6 +227,44 @@ def test_depth_counts_waiting_and_in_flight_messages(backend: Backend) -> None:
     assert queue.depth() == 2
 
 
+@pytest.mark.parametrize("backend", ["local", "fake"], indirect=True)
+def test_reclaim_makes_every_in_flight_message_visible_at_once(backend: Backend) -> None:
+    queue = backend.queue
+    # Given an acked message, one in flight, one released with a long delay, and one waiting
+    queue.send_many(["acked", "in-flight", "delayed"])
+    received = {m.body: m for m in receive_until(queue, 3)}
+    queue.ack([received["acked"].receipt])
+    queue.release(received["delayed"].receipt, delay_seconds=300)
+    queue.send("waiting")
+    # When the queue's only consumer starts and reclaims what a previous run left in flight
+    assert queue.reclaim_in_flight() == 2
+    # Then both come back right away, their receive counts kept; the acked one never does
+    again = queue.receive(max_messages=10)
+    assert sorted((m.body, m.receive_count) for m in again) == [
+        ("delayed", 2),
+        ("in-flight", 2),
+        ("waiting", 1),
+    ]
+    # And the old receipts no longer ack anything; a second reclaim finds only the new deliveries
+    queue.ack([received["in-flight"].receipt])
+    assert queue.depth() == 3
+    assert queue.reclaim_in_flight() == 3
+    queue.ack([m.receipt for m in queue.receive(max_messages=10)])
+    assert queue.depth() == 0
+
+
+def test_sqs_reclaim_leaves_in_flight_messages_to_their_visibility_timeout(sqs_client: Any) -> None:
+    # Given an SQS queue (other consumers may exist) with a message in flight for a minute
+    url = sqs_client.create_queue(QueueName="shared", Attributes={"VisibilityTimeout": "60"})["QueueUrl"]
+    queue = SqsQueue(url, None, client=sqs_client)
+    queue.send("busy")
+    [message] = receive_until(queue, 1)
+    # When reclaim is asked for / Then nothing is touched: the message stays hidden
+    assert queue.reclaim_in_flight() == 0
+    assert queue.receive(max_messages=10) == []
+    queue.ack([message.receipt])
+
+
 def test_send_many_of_a_thousand_messages(backend: Backend) -> None:
     queue = backend.queue
     # Given a thousand bodies

@@ -120,3 +120,28 @@ def test_a_poison_message_lands_in_the_dead_letter_queue_and_redrive_brings_it_b
     assert redrive(queue) == 1
     # Then it is deliverable again
     assert [QueueMessage.model_validate_json(m.body).blob_key for m in queue.receive()] == [message.blob_key]
+
+
+def test_a_restart_reclaims_what_the_previous_run_left_in_flight(tmp_path: Path):
+    settings = Settings(data_dir=tmp_path / "data", init_public_key=PK, init_secret_key=SK)
+    first = build_platform(settings)
+    client = ApiClient(first.runtime.api_services(), auth=basic_auth(PK, SK))
+    batch = [{"id": "e1", "type": "trace-create", "timestamp": "2026-01-01T10:00:00Z",
+              "body": {"id": "t-crash", "name": "in flight"}}]  # fmt: skip
+    # Given an accepted batch whose message the worker received but never finished (a crash)
+    assert client.post("/api/public/ingestion", body={"batch": batch}).status == 207
+    [held] = first.runtime.queue.receive(max_messages=10)
+    assert settings.queue_visibility_seconds >= 60  # hidden for a minute by the timeout alone
+    first.runtime.close()
+    # When the platform starts again on the same folder
+    second = build_platform(settings)
+    try:
+        # Then the message is deliverable at once, as its second delivery, and lands
+        [again] = second.runtime.queue.receive(max_messages=10)
+        assert (again.message_id, again.receive_count) == (held.message_id, 2)
+        second.worker.run_once([again])
+        reader = ApiClient(second.runtime.api_services(), auth=basic_auth(PK, SK))
+        assert reader.get("/api/public/traces/t-crash").json()["name"] == "in flight"
+        assert second.runtime.queue.depth() == 0
+    finally:
+        second.runtime.close()

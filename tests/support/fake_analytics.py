@@ -13,11 +13,19 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from datetime import datetime
 from typing import Any
 
 from skyglass.domain.merge_rules import row_version
-from skyglass.domain.records import EntityEvent, ObservationRecord, ScoreRecord, TraceRecord
+from skyglass.domain.records import (
+    Deletion,
+    DeletionKey,
+    EntityEvent,
+    ObservationRecord,
+    ScoreRecord,
+    TraceRecord,
+)
 from skyglass.errors import StoreUnavailable
 
 
@@ -27,6 +35,7 @@ class FakeAnalyticsWriter:
         self.traces: dict[tuple[str, str], TraceRecord] = {}
         self.observations: dict[tuple[str, str], ObservationRecord] = {}
         self.scores: dict[tuple[str, str], ScoreRecord] = {}
+        self.deletions: dict[DeletionKey, datetime] = {}
         self.calls: Counter[str] = Counter()
         self.fail_on: set[str] = set()
 
@@ -101,6 +110,17 @@ class FakeAnalyticsWriter:
         self._call("delete_scores")
         for score_id in score_ids:
             self.scores.pop((project_id, score_id), None)
+
+    def record_deletions(self, deletions: Sequence[Deletion]) -> None:
+        self._call("record_deletions")
+        for deletion in deletions:
+            current = self.deletions.get(deletion.key)
+            if current is None or deletion.deleted_at > current:
+                self.deletions[deletion.key] = deletion.deleted_at
+
+    def load_deletions(self, keys: Collection[DeletionKey]) -> dict[DeletionKey, datetime]:
+        self._call("load_deletions")
+        return {key: self.deletions[key] for key in set(keys) if key in self.deletions}
 
     def close(self) -> None:
         return None

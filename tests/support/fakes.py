@@ -88,6 +88,14 @@ class FakeQueue:
             elif item:
                 self.ready.append(item)
 
+    def reclaim_in_flight(self) -> int:
+        with self._lock:
+            items = list(self.in_flight.values()) + [item for _, item in self.delayed]
+            self.in_flight.clear()
+            self.delayed.clear()
+            self.ready.extend(items)
+        return len(items)
+
     def depth(self) -> int:
         return len(self.ready) + len(self.in_flight) + len(self.delayed)
 

@@ -199,7 +199,7 @@ def test_store_errors_fail_the_whole_batch_retryably() -> None:
     assert all(f.retryable for f in result.failures)
 
 
-@pytest.mark.parametrize("failing", ["load_events", "upsert_traces", "upsert_scores"])
+@pytest.mark.parametrize("failing", ["load_deletions", "load_events", "upsert_traces", "upsert_scores"])
 def test_later_store_errors_also_fail_the_batch(failing: str) -> None:
     blobs, store = FakeBlobStore(), FakeAnalyticsWriter()
     messages = [put_blob(blobs, [*STEPS[0], ev("s", "score-create", 0, {"name": "n", "value": 1})])]

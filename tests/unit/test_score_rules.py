@@ -31,6 +31,7 @@ def inflate(body: dict[str, Any]):  # type: ignore[no-untyped-def]
         ({"value": "bad", "dataType": "CATEGORICAL"}, "CATEGORICAL", 0.0, "bad"),
         ({"value": 2, "dataType": "NUMERIC"}, "NUMERIC", 2.0, None),
         ({"value": "some text", "dataType": "TEXT"}, "TEXT", 0.0, "some text"),
+        ({"value": "x" * 5000, "dataType": "CORRECTION"}, "CORRECTION", 0.0, "x" * 5000),
     ],
 )
 def test_value_and_data_type(
@@ -51,7 +52,11 @@ def test_value_and_data_type(
         {"value": 1, "dataType": "CATEGORICAL"},
         {"value": "", "dataType": "TEXT"},
         {"value": "x" * 501, "dataType": "TEXT"},
-        {"value": "fix", "dataType": "CORRECTION"},
+        {"value": 1, "dataType": "CORRECTION"},
+        {"value": "fix", "dataType": "CORRECTION", "sessionId": "s1"},
+        {"value": "fix", "dataType": "CORRECTION", "datasetRunId": "r1"},
+        {"value": "fix", "dataType": "CORRECTION", "traceId": "t1", "configId": "c1"},
+        {"value": "fix", "dataType": "PERCENT"},
         {"value": None},
         {"value": float("nan")},
         {"value": 1, "name": ""},
@@ -59,6 +64,18 @@ def test_value_and_data_type(
 )
 def test_invalid_scores_are_dropped(body: dict[str, Any]) -> None:
     assert inflate(body) is None
+
+
+def test_a_correction_is_always_named_output() -> None:
+    # Given a correction of an observation's output sent under another name
+    score = inflate({"name": "fixed", "value": "the right answer", "dataType": "CORRECTION",
+                     "traceId": "t1", "observationId": "o1"})  # fmt: skip
+    # Then it is stored as Langfuse stores it: name "output", the text as string value, value 0
+    assert score is not None
+    assert (score.name, score.data_type, score.value, score.string_value) == (
+        "output", "CORRECTION", 0.0, "the right answer"
+    )  # fmt: skip
+    assert (score.trace_id, score.observation_id) == ("t1", "o1")
 
 
 def test_defaults_and_references() -> None:

@@ -163,11 +163,25 @@ def test_store_failure_is_503(world):
         world.post([{"name": "q", "value": 1, "traceId": "t"}])
 
 
-def test_delete_score_deletes_by_project_and_id():
-    # Given a store with a recorded score delete
+def test_delete_score_records_a_tombstone_then_deletes_by_project_and_id():
+    # Given a store
     store = FakeAnalyticsWriter()
-    delete_score(store, "proj-1", "s-1")
+    now = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
+    # When a score is deleted
+    delete_score(store, "proj-1", "s-1", now=now)
+    # Then a tombstone for that score (at millisecond precision) and the delete were both written
     assert store.calls["delete_scores"] == 1
+    assert store.deletions == {("proj-1", "score", "s-1"): datetime(2026, 3, 1, 12, 0, 0, 123000, tzinfo=UTC)}
+
+
+def test_the_tombstone_is_recorded_before_the_rows_go():
+    # Given a store that fails to record the tombstone
+    store = FakeAnalyticsWriter()
+    store.fail_on.add("record_deletions")
+    # When a score is deleted / Then the call fails retryably and nothing was deleted yet
+    with pytest.raises(StoreUnavailable):
+        delete_score(store, "proj-1", "s-1")
+    assert store.calls["delete_scores"] == 0
 
 
 def test_delete_score_failures_are_retryable():
@@ -179,6 +193,9 @@ def test_delete_score_failures_are_retryable():
         delete_score(None, "proj-1", "s-1")
 
     class Broken:
+        def record_deletions(self, deletions: Any) -> None:
+            return None
+
         def delete_scores(self, project_id: str, score_ids: Any) -> None:
             raise RuntimeError("boom")
 
@@ -186,6 +203,9 @@ def test_delete_score_failures_are_retryable():
         delete_score(Broken(), "proj-1", "s-1")
 
     class Missing:
+        def record_deletions(self, deletions: Any) -> None:
+            return None
+
         def delete_scores(self, project_id: str, score_ids: Any) -> None:
             raise NotFound("no such score")
 

@@ -21,7 +21,6 @@ from pydantic.alias_generators import to_camel
 MAX_ID_LENGTH = 800  # Langfuse: ids end up in S3 keys, which allow 1024 bytes
 MAX_ENVIRONMENT_LENGTH = 40
 SCORE_DATA_TYPES = ("NUMERIC", "BOOLEAN", "CATEGORICAL", "CORRECTION", "TEXT")
-UNSUPPORTED_DATA_TYPES = frozenset({"CORRECTION"})  # needs columns and config support we lack
 MAX_TEXT_LENGTH = 500
 SCORE_SOURCES = frozenset({"API", "ANNOTATION"})  # EVAL is reserved for internal evaluators
 
@@ -111,6 +110,8 @@ class ScoreBody(WireModel):
         effective_data_type(self.value, self.data_type)
         _check_subject(self)
         _check_source(self)
+        if self.data_type == "CORRECTION":
+            _check_correction(self)
         return self
 
 
@@ -125,14 +126,13 @@ def effective_data_type(value: Any, declared: str | None) -> str:
     NUMERIC and BOOLEAN take JSON booleans as 1/0 (SDK v5 sends ``true`` as ``1.0`` anyway).
     CATEGORICAL needs a string: mapping a number to a category needs a score config, and the
     worker drops what it cannot store, so accepting it would lose the score silently.
+    CORRECTION (a corrected output) needs a string, of any length.
     """
     is_bool = isinstance(value, bool)
     is_number = not is_bool and isinstance(value, int | float)
     is_text = isinstance(value, str)
     if not (is_bool or is_number or is_text):
         raise ValueError("value must be a number or a string")
-    if declared in UNSUPPORTED_DATA_TYPES:
-        raise ValueError(f"dataType {declared} is not supported yet")
     if declared is None:
         return "BOOLEAN" if is_bool else "NUMERIC" if is_number else "CATEGORICAL"
     if declared == "NUMERIC" and not (is_number or is_bool):
@@ -143,6 +143,8 @@ def effective_data_type(value: Any, declared: str | None) -> str:
         raise ValueError("value must be a string for dataType CATEGORICAL")
     if declared == "TEXT" and not (is_text and 0 < len(value) <= MAX_TEXT_LENGTH):
         raise ValueError(f"value must be a string of 1 to {MAX_TEXT_LENGTH} characters for dataType TEXT")
+    if declared == "CORRECTION" and not is_text:
+        raise ValueError("value must be a string (the corrected output) for dataType CORRECTION")
     return declared
 
 
@@ -164,8 +166,18 @@ def _check_source(score: ScoreBody) -> None:
         reserved = " (EVAL is reserved for internal evaluators)" if score.source == "EVAL" else ""
         raise ValueError(f"source must be API or ANNOTATION{reserved}")
     # configId itself cannot be checked yet: there is no score-config store.
-    if score.source == "ANNOTATION" and not score.config_id:
-        raise ValueError("source ANNOTATION requires configId")
+    if score.source == "ANNOTATION" and not score.config_id and score.data_type != "CORRECTION":
+        raise ValueError("source ANNOTATION requires configId (unless dataType is CORRECTION)")
+
+
+def _check_correction(score: ScoreBody) -> None:
+    """A correction belongs to a trace or an observation and never to a score config (Langfuse)."""
+    if score.session_id or score.dataset_run_id:
+        raise ValueError(
+            "dataType CORRECTION scores belong to a trace or an observation, not to a session or dataset run"
+        )
+    if score.config_id:
+        raise ValueError("dataType CORRECTION scores cannot reference a score config (configId)")
 
 
 def wire_score_body(raw: dict[str, Any], score: ScoreBody) -> dict[str, Any]:

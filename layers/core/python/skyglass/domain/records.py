@@ -46,6 +46,8 @@ class ScoreDataType(StrEnum):
     NUMERIC = "NUMERIC"
     BOOLEAN = "BOOLEAN"
     CATEGORICAL = "CATEGORICAL"
+    TEXT = "TEXT"
+    CORRECTION = "CORRECTION"  # a corrected output: the text in ``string_value``, ``value`` 0
 
 
 class ScoreSource(StrEnum):
@@ -167,3 +169,27 @@ class EntityEvent:
     body: str  # JSON text of the event body as accepted
     received_at: datetime  # when the server accepted the request
     blob_key: str = ""
+
+
+DeletionKey = tuple[str, str, str]
+"""``(project_id, entity_type, entity_id)`` of a deletion: a trace or a score."""
+
+
+@dataclass(frozen=True, slots=True)
+class Deletion:
+    """A tombstone: the trace or score ``entity_id`` was deleted at ``deleted_at``.
+
+    The raw event log keeps every accepted request, so replaying it would bring deleted entities
+    back. The worker therefore drops every event of a deleted entity that was *received* at or
+    before ``deleted_at`` (for a trace: its own events, its observations' and its scores'), while
+    events received later — the same id used again — are ingested as usual.
+    """
+
+    project_id: str
+    entity_type: str  # EntityType.TRACE or EntityType.SCORE
+    entity_id: str
+    deleted_at: datetime  # UTC, millisecond precision (as stored)
+
+    @property
+    def key(self) -> DeletionKey:
+        return (self.project_id, self.entity_type, self.entity_id)

@@ -8,6 +8,8 @@ whose value does not fit its data type is dropped rather than stored half-valid.
 * BOOLEAN: value 0/1 → ``string_value`` ``"True"``/``"False"``;
 * CATEGORICAL: the label in ``string_value``, ``value`` 0 (no score config mapping yet);
 * TEXT: 1-500 characters in ``string_value``, ``value`` 0;
+* CORRECTION (a corrected output of the trace or observation): the text in ``string_value``,
+  ``value`` 0, the name always ``"output"``; not allowed on sessions or dataset runs;
 * ``source`` defaults to API, ``environment`` is normalised, ``timestamp`` defaults to the event time.
 """
 
@@ -22,8 +24,8 @@ from skyglass.domain.merge_rules import as_str, metadata_from_body
 from skyglass.domain.records import ScoreDataType, ScoreRecord, ScoreSource
 from skyglass.domain.timeutil import parse_optional
 
-TEXT = "TEXT"
 MAX_TEXT_LENGTH = 500
+CORRECTION_NAME = "output"  # every correction score has this name, whatever was sent (as Langfuse)
 _SOURCES = frozenset(source.value for source in ScoreSource)
 
 
@@ -55,10 +57,12 @@ def score_value(value: Any, data_type: Any) -> tuple[str, float, str | None] | N
         return declared, number, "True" if number == 1.0 else "False"
     if declared == ScoreDataType.CATEGORICAL:
         return (declared, 0.0, value) if isinstance(value, str) else None
-    if declared == TEXT:
+    if declared == ScoreDataType.TEXT:
         ok = isinstance(value, str) and 0 < len(value) <= MAX_TEXT_LENGTH
         return (declared, 0.0, value) if ok else None
-    return None  # CORRECTION and unknown types need columns/config support we do not have yet
+    if declared == ScoreDataType.CORRECTION:
+        return (declared, 0.0, value) if isinstance(value, str) else None
+    return None  # an unknown type
 
 
 def inflate_score(
@@ -77,6 +81,10 @@ def inflate_score(
     if inflated is None:
         return None
     data_type, value, string_value = inflated
+    if data_type == ScoreDataType.CORRECTION:
+        if body.get("sessionId") or body.get("datasetRunId") or body.get("configId"):
+            return None
+        name = CORRECTION_NAME
     source = body.get("source")
     source = source.upper() if isinstance(source, str) else ""
     return ScoreRecord(

@@ -22,6 +22,8 @@ from pydantic import ValidationError
 from skyglass.contracts.ingestion import describe_validation_error
 from skyglass.contracts.messages import BlobEnvelope
 from skyglass.contracts.scores import CreateScoreRequest, ScoreBody, wire_score_body
+from skyglass.domain.records import Deletion, EntityType
+from skyglass.domain.timeutil import to_ms
 from skyglass.errors import DomainError, InvalidRequest, StoreUnavailable
 from skyglass.ingestion.common import (
     DEFAULT_GATE,
@@ -42,7 +44,9 @@ INVALID = "Invalid request data"
 
 
 class ScoreDeleter(Protocol):
-    """The one analytics-store method deleting a score needs (``AnalyticsWriter`` has it)."""
+    """The analytics-store methods deleting a score needs (``AnalyticsWriter`` has them)."""
+
+    def record_deletions(self, deletions: Sequence[Deletion]) -> None: ...
 
     def delete_scores(self, project_id: str, score_ids: Sequence[str]) -> None: ...
 
@@ -131,13 +135,21 @@ def create_scores(
     return ScoresResult(207, {"accepted": len(events), "rejected": len(errors), "errors": errors}, blob_key)
 
 
-def delete_score(store: ScoreDeleter | None, project_id: str, score_id: str) -> None:
-    """Delete one score of the project. Unknown ids succeed too: finding out would cost a query."""
+def delete_score(
+    store: ScoreDeleter | None, project_id: str, score_id: str, *, now: datetime | None = None
+) -> None:
+    """Delete one score of the project. Unknown ids succeed too: finding out would cost a query.
+
+    The tombstone is recorded first, so replaying the raw log never brings the score back (a
+    retry after a failure in between finds the tombstone already there and deletes again).
+    """
     if not score_id:
         raise InvalidRequest("scoreId is required")
     if store is None:
         raise StoreUnavailable("The analytics store is not available; retry later")
+    deleted_at = to_ms(now or utc_now())
     try:
+        store.record_deletions([Deletion(project_id, EntityType.SCORE, score_id, deleted_at)])
         store.delete_scores(project_id, [score_id])
     except DomainError:
         raise

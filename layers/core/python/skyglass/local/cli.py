@@ -26,8 +26,18 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)  # type: ignore[arg-type]
 
 
-def _parse_time(text: str) -> datetime:
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+def iso_time(text: str) -> datetime:
+    """An ISO-8601 time for ``--since``/``--until`` (no offset means UTC).
+
+    Used as an argparse ``type``: a bad value becomes a usage error naming the option and an
+    example (exit code 2), never a traceback.
+    """
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not an ISO-8601 time: {text!r} (e.g. 2026-01-01T00:00:00Z or 2026-01-01)"
+        ) from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
@@ -116,8 +126,8 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         report = replay(
             runtime.blobs,
             runtime.queue,
-            since=_parse_time(args.since),
-            until=_parse_time(args.until) if args.until else datetime.now(UTC),
+            since=args.since,
+            until=args.until or datetime.now(UTC),
             project_id=args.project_id,
             dry_run=args.dry_run,
         )
@@ -184,8 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
     sync.set_defaults(func=_cmd_keys_sync)
 
     replay = sub.add_parser("replay", help="re-enqueue raw blobs received in a time range")
-    replay.add_argument("--since", required=True, help="ISO time (inclusive)")
-    replay.add_argument("--until", default=None, help="ISO time (exclusive; default now)")
+    replay.add_argument("--since", required=True, type=iso_time, help="ISO time (inclusive)")
+    replay.add_argument("--until", default=None, type=iso_time, help="ISO time (exclusive; default now)")
     replay.add_argument("--project-id", default=None)
     replay.add_argument("--dry-run", action="store_true")
     data_dir(replay)

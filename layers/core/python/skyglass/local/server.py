@@ -3,7 +3,8 @@
 chDB allows one process per data folder, so the API and the worker share this process. Start-up
 applies migrations and the headless initialisation; SIGINT/SIGTERM stop accepting requests, drain
 the queue for a few seconds and close the stores. Anything acknowledged is already in the blob
-store and the durable queue, so even a ``kill -9`` loses nothing: the next start picks it up.
+store and the durable queue, so even a ``kill -9`` loses nothing: the next start picks it up,
+including the messages the killed worker had received but not finished (reclaimed at start).
 """
 
 from __future__ import annotations
@@ -41,9 +42,18 @@ class LocalPlatform:
 
 
 def build_platform(settings: Settings) -> LocalPlatform:
+    """Open the stores, apply the headless init and reclaim the queue's in-flight messages.
+
+    ``serve`` is the only consumer of its queue (chDB allows one process per data folder), so a
+    message still in flight at start was received by a previous run that died before acking:
+    it is made visible at once instead of after the visibility timeout (receive counts kept).
+    """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     runtime = Runtime(settings)
     init = initialise(runtime.meta, settings)
+    reclaimed = runtime.queue.reclaim_in_flight()
+    if reclaimed:
+        log.info("start: %d message(s) left in flight by the previous run are visible again", reclaimed)
     services = runtime.api_services()
     worker = LocalWorker(
         runtime.queue,
@@ -54,9 +64,14 @@ def build_platform(settings: Settings) -> LocalPlatform:
     return LocalPlatform(runtime, LocalHttpApp(services, settings.max_body_bytes), worker, init)
 
 
-def print_banner(platform: LocalPlatform, settings: Settings, out: TextIO = sys.stdout) -> None:
+def banner_lines(init: InitResult, settings: Settings) -> list[str]:
+    """What ``serve`` prints at start: where it runs, the project, and the credentials to use.
+
+    A secret is shown only when this start generated it. Otherwise the banner says where the
+    secret comes from: ``SKYGLASS_INIT_SECRET_KEY`` for the pair that variable defines, else the
+    output of the start or ``keys create`` that made the pair.
+    """
     url = f"http://{settings.host}:{settings.port}"
-    init = platform.init
     lines = [
         "",
         f"skyglass is running at {url}  (data in {settings.data_dir.resolve()})",
@@ -68,14 +83,22 @@ def print_banner(platform: LocalPlatform, settings: Settings, out: TextIO = sys.
             f"    LANGFUSE_PUBLIC_KEY={init.public_key}",
             f"    LANGFUSE_SECRET_KEY={init.secret_key}",
         ]
+    elif init.public_key and init.public_key == settings.init_public_key.strip():
+        lines += [f"  public key: {init.public_key}  (its secret is the value of SKYGLASS_INIT_SECRET_KEY)"]
     elif init.public_key:
         lines += [f"  public key: {init.public_key}  (its secret was printed when it was created)"]
+    else:
+        lines += ["  No active API key: create one with the command below."]
     lines += [
         f"    LANGFUSE_BASE_URL={url}",
         f"  New key pair: skyglass keys create --project {init.project_name} --data-dir {settings.data_dir}",
         "",
     ]
-    out.write("\n".join(lines) + "\n")
+    return lines
+
+
+def print_banner(platform: LocalPlatform, settings: Settings, out: TextIO = sys.stdout) -> None:
+    out.write("\n".join(banner_lines(platform.init, settings)) + "\n")
     out.flush()
 
 

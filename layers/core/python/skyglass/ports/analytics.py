@@ -6,10 +6,18 @@ implements both. The reader protocol lives in ``ports.analytics_reads``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from datetime import datetime
 from typing import Protocol
 
-from skyglass.domain.records import EntityEvent, ObservationRecord, ScoreRecord, TraceRecord
+from skyglass.domain.records import (
+    Deletion,
+    DeletionKey,
+    EntityEvent,
+    ObservationRecord,
+    ScoreRecord,
+    TraceRecord,
+)
 from skyglass.ports.analytics_reads import AnalyticsReader
 
 
@@ -37,6 +45,15 @@ class AnalyticsWriter(Protocol):
 
     def delete_scores(self, project_id: str, score_ids: Sequence[str]) -> None:
         """Delete scores by id."""
+
+    def record_deletions(self, deletions: Sequence[Deletion]) -> None:
+        """Store tombstones; recording the same entity again keeps the newest ``deleted_at``."""
+
+    def load_deletions(self, keys: Collection[DeletionKey]) -> dict[DeletionKey, datetime]:
+        """The newest ``deleted_at`` of each given (project, type, id) that has a tombstone.
+
+        Keys without one are absent; the worker calls this once per batch.
+        """
 
     def close(self) -> None:
         """Release connections / the embedded engine."""

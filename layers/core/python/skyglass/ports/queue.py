@@ -34,6 +34,16 @@ class MessageQueue(Protocol):
     def release(self, receipt: str, delay_seconds: int = 0) -> None:
         """Make a delivered message visible again after ``delay_seconds`` (processing failed)."""
 
+    def reclaim_in_flight(self) -> int:
+        """Make every delivered, unacknowledged message visible again now; returns how many.
+
+        For a consumer that starts up knowing it is the queue's only one (``skyglass serve`` and
+        its local queue): whatever was in flight belonged to a previous run that died (``kill -9``,
+        power loss), so waiting out the visibility timeout would only delay it. Receive counts are
+        kept, so a message that keeps crashing the process still reaches the dead-letter queue.
+        Queues shared by several consumers (SQS) leave in-flight messages alone and return 0.
+        """
+
     def depth(self) -> int:
         """Approximate number of messages waiting (visible or in flight), not counting the DLQ."""
 

@@ -28,6 +28,7 @@ from skyglass.domain.merge_rules import (
     SDK_LOG,
     SHALLOW_TRACE,
     TRACE_CREATE,
+    as_str,
     dumps_json,
     event_sort_key,
     is_create,
@@ -41,13 +42,26 @@ SHALLOW_PREFIX = "shallow-"
 _SCORE_ID_NAMESPACE = uuid.UUID("6f1c3a52-8f0e-4c55-9a43-1d7c2b9e5a10")
 
 
+SortKey = tuple[Any, int, str]  # ``event_sort_key``: the order every merge uses
+
+
 @dataclass(slots=True)
 class BlobRecords:
-    """What one blob contributes: raw events to store and merge, and finished score rows."""
+    """What one blob contributes: raw events to store and merge, and finished score rows.
 
+    ``received_at`` (the blob's receive time, millisecond precision — the time its key encodes)
+    is the receive time of its scores, as ``EntityEvent.received_at`` is of its events: deletions
+    are compared with it. ``observation_traces`` maps each observation id to the trace its
+    earliest event names (with that event's sort key), so the worker knows which trace an
+    observation event belongs to without parsing the bodies again.
+    """
+
+    project_id: str
+    received_at: datetime
     entity_events: list[EntityEvent] = field(default_factory=list)
     scores: list[ScoreRecord] = field(default_factory=list)
     skipped: int = 0  # events dropped on purpose (sdk-log, no body id, invalid score)
+    observation_traces: dict[str, tuple[SortKey, str]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -95,7 +109,7 @@ def events_records(
     Raises ``InvalidRequest`` for a malformed event: the blob is bad and fails as a whole.
     """
     received_at = to_ms(received_at)
-    out = BlobRecords()
+    out = BlobRecords(project_id, received_at)
     sightings: dict[str, _TraceSighting] = {}
 
     for index, raw in enumerate(events):
@@ -138,9 +152,21 @@ def events_records(
         out.entity_events.append(event)
         if entity_type == EntityType.OBSERVATION:
             _sight_trace(sightings, event, body)
+            _note_trace(out.observation_traces, event, body.get("traceId"))
 
     out.entity_events.extend(_shallow_events(sightings, project_id, received_at, blob_key))
     return out
+
+
+def _note_trace(traces: dict[str, tuple[SortKey, str]], event: EntityEvent, trace_id: Any) -> None:
+    """Keep, per observation, the trace named by its earliest event (the merge keeps that one)."""
+    trace = as_str(trace_id)
+    if not trace:
+        return
+    order = event_sort_key(event)
+    known = traces.get(event.entity_id)
+    if known is None or order < known[0]:
+        traces[event.entity_id] = (order, trace)
 
 
 def _sight_trace(sightings: dict[str, _TraceSighting], event: EntityEvent, body: dict[str, Any]) -> None:

@@ -5,13 +5,16 @@ For one batch of messages:
 1. read every named blob and map it to raw entity events and score rows (``processing.events``;
    ``otel`` blobs through ``processing.otel_events`` first); a blob that is missing, unreadable or
    of a kind we cannot process fails only its own message;
-2. store all raw trace/observation events in one insert;
-3. load back *all* stored events of every touched entity (one query per project and entity type)
+2. load the tombstones of the batch's traces and scores (one small query) and drop the events and
+   scores of deleted entities received before their deletion (``processing.deletions``), so a
+   replay never brings deleted data back;
+3. store all remaining raw trace/observation events in one insert;
+4. load back *all* stored events of every touched entity (one query per project and entity type)
    and rebuild each row from scratch with the pure merge — storing before loading means that of
    two workers racing on one entity, the later loader sees both events;
-4. enrich every rebuilt observation with usage and cost (``processing.enrich``: model match,
+5. enrich every rebuilt observation with usage and cost (``processing.enrich``: model match,
    tokenisation, tier, price as of the observation's start time);
-5. upsert traces, observations and scores, one insert per table.
+6. upsert traces, observations and scores, one insert per table.
 
 Every step is safe to repeat: events are keyed by event id and rows are versioned by event time,
 so a redelivered message or a replayed blob leaves the tables as they were. A store failure
@@ -24,6 +27,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from skyglass.contracts.messages import BlobEnvelope, QueueMessage
@@ -35,18 +39,31 @@ from skyglass.domain.merge import (
 )
 from skyglass.domain.pricing import TokenCounter
 from skyglass.domain.pricing_models import ModelPrice
-from skyglass.domain.records import EntityEvent, EntityType, ObservationRecord, ScoreRecord, TraceRecord
+from skyglass.domain.records import (
+    DeletionKey,
+    EntityEvent,
+    EntityType,
+    ObservationRecord,
+    ScoreRecord,
+    TraceRecord,
+)
 from skyglass.errors import InvalidRequest, StoreUnavailable
 from skyglass.ports.analytics import AnalyticsWriter
 from skyglass.ports.blob import BlobStore
+from skyglass.processing.deletions import (
+    EntityKey,
+    Tombstones,
+    drop_covered,
+    named_trace,
+    score_keys,
+    trace_key,
+)
 from skyglass.processing.enrich import Enricher, ProjectModels
-from skyglass.processing.events import BlobRecords, envelope_records
+from skyglass.processing.events import BlobRecords, SortKey, envelope_records
 from skyglass.processing.otel_events import otel_records
 from skyglass.processing.tokenize import count_tokens
 
 logger = logging.getLogger(__name__)
-
-EntityKey = tuple[str, str, str]  # (project_id, entity_type, entity_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +84,7 @@ class MessageFailure:
 class ProcessResult:
     failures: list[MessageFailure] = field(default_factory=list)
     events: int = 0  # raw trace/observation events stored (shallow trace events included)
+    deleted: int = 0  # events and scores dropped: their trace or score was deleted after receipt
     traces: int = 0
     observations: int = 0
     scores: int = 0
@@ -87,20 +105,64 @@ class _Batch:
 
     events: dict[EntityKey, dict[str, EntityEvent]] = field(default_factory=dict)
     contributors: defaultdict[EntityKey, set[str]] = field(default_factory=lambda: defaultdict(set))
-    scores: dict[tuple[str, str], ScoreRecord] = field(default_factory=dict)
+    scores: list[tuple[ScoreRecord, datetime]] = field(default_factory=list)  # with receive time
+    # (project, observation id) → (sort key, trace id) of the earliest event naming its trace
+    named_traces: dict[tuple[str, str], tuple[SortKey, str]] = field(default_factory=dict)
 
     def add(self, blob_key: str, records: BlobRecords) -> None:
         for event in records.entity_events:
             key = (event.project_id, event.entity_type, event.entity_id)
             self.events.setdefault(key, {})[event.event_id] = event
             self.contributors[key].add(blob_key)
-        for score in records.scores:
-            score_key = (score.project_id, score.id)
-            current = self.scores.get(score_key)
-            # Within a batch keep the newest version; equal versions are decided by content
-            # order so the choice does not depend on message order.
+        self.scores.extend((score, records.received_at) for score in records.scores)
+        for observation_id, (order, trace_id) in records.observation_traces.items():
+            known = self.named_traces.get((records.project_id, observation_id))
+            if known is None or order < known[0]:
+                self.named_traces[(records.project_id, observation_id)] = (order, trace_id)
+
+    def observation_traces(self) -> dict[tuple[str, str], str]:
+        return {key: trace_id for key, (_, trace_id) in self.named_traces.items()}
+
+    def deletion_keys(self) -> set[DeletionKey]:
+        """Every tombstone that could cover something in the batch."""
+        traces = self.observation_traces()
+        keys = {trace_key(key, traces) for key in self.events}
+        for score, _ in self.scores:
+            keys.update(score_keys(score))
+        return keys
+
+    def drop_deleted(self, tombstones: Tombstones) -> int:
+        """Remove the events and score versions deleted after receipt; returns how many."""
+        dropped = self.drop_deleted_events(tombstones, self.observation_traces())
+        kept = [
+            (score, received)
+            for score, received in self.scores
+            if not tombstones.covers_score(score, received)
+        ]
+        dropped += len(self.scores) - len(kept)
+        self.scores = kept
+        return dropped
+
+    def drop_deleted_events(self, tombstones: Tombstones, traces: dict[tuple[str, str], str]) -> int:
+        """Remove the events deleted after receipt (entities left empty go); returns how many."""
+        dropped = 0
+        for key in list(self.events):
+            dropped += drop_covered(self.events[key], trace_key(key, traces), tombstones)
+            if not self.events[key]:  # nothing left to merge for this entity
+                del self.events[key]
+                self.contributors.pop(key, None)
+        return dropped
+
+    def newest_scores(self) -> list[ScoreRecord]:
+        """One version per score id: the newest; equal versions are decided by content, so the
+        choice does not depend on message order."""
+        best: dict[tuple[str, str], ScoreRecord] = {}
+        for score, _ in self.scores:
+            key = (score.project_id, score.id)
+            current = best.get(key)
             if current is None or _score_rank(score) > _score_rank(current):
-                self.scores[score_key] = score
+                best[key] = score
+        return [best[key] for key in sorted(best)]
 
 
 def _score_rank(score: ScoreRecord) -> tuple[Any, ...]:
@@ -171,12 +233,18 @@ class Processor:
         raise InvalidRequest(f"unsupported blob kind: {envelope.kind}")
 
     def _write(self, batch: _Batch, result: ProcessResult) -> None:
+        tombstones = Tombstones()
+        keys = batch.deletion_keys()
+        if keys:
+            tombstones.add(keys, self._analytics.load_deletions(keys))
+            result.deleted = batch.drop_deleted(tombstones)
         new_events = [event for events in batch.events.values() for event in events.values()]
         if new_events:
             self._analytics.insert_events(new_events)
         result.events = len(new_events)
         fresh = {key: set(events) for key, events in batch.events.items()}
         self._load_stored(batch)
+        self._drop_deleted_stored(batch, tombstones)
 
         traces: list[TraceRecord] = []
         observations: list[ObservationRecord] = []
@@ -203,7 +271,7 @@ class Processor:
                 result.failures.extend(
                     MessageFailure(blob_key, reason, False) for blob_key in sorted(batch.contributors[key])
                 )
-        scores = [batch.scores[key] for key in sorted(batch.scores)]
+        scores = batch.newest_scores()
         if traces:
             self._analytics.upsert_traces(traces)
         if observations:
@@ -222,6 +290,28 @@ class Processor:
                 bucket = batch.events.get((project_id, entity_type, event.entity_id))
                 if bucket is not None:
                     bucket[event.event_id] = event
+
+    def _drop_deleted_stored(self, batch: _Batch, tombstones: Tombstones) -> None:
+        """Apply the tombstones to the stored events loaded back as well.
+
+        An observation whose batch events name no trace may name it in its stored events; that
+        trace's tombstone is looked up now (a second query, only in that rare case).
+        """
+        traces = batch.observation_traces()
+        unresolved = [
+            key for key in batch.events if key[1] == EntityType.OBSERVATION and (key[0], key[2]) not in traces
+        ]
+        for project_id, _, observation_id in unresolved:
+            trace_id = named_trace(
+                batch.events[(project_id, EntityType.OBSERVATION, observation_id)].values()
+            )
+            if trace_id:
+                traces[(project_id, observation_id)] = trace_id
+        missing = {trace_key(key, traces) for key in unresolved} - tombstones.looked_up
+        if missing:
+            tombstones.add(missing, self._analytics.load_deletions(missing))
+        if tombstones.deleted_at:
+            batch.drop_deleted_events(tombstones, traces)
 
 
 def _previous_trace_id(events: dict[str, EntityEvent], fresh: set[str]) -> str | None:

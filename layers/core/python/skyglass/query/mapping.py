@@ -15,6 +15,9 @@ from skyglass.domain.queries import TraceContext
 from skyglass.domain.records import ObservationRecord, ScoreRecord, TraceRecord
 
 NUMERIC_TYPES = frozenset({"NUMERIC"})
+# The v1 score schema (``ScoreV1``, the scores of ``GET /traces/{id}``) has no CORRECTION variant;
+# Langfuse leaves out what does not fit it, so corrections are read through v2/v3 only.
+V1_SCORE_DATA_TYPES = frozenset({"NUMERIC", "CATEGORICAL", "BOOLEAN", "TEXT"})
 
 
 def decode_json(text: str | None) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from skyglass.contracts.public_api import (
@@ -21,10 +22,19 @@ from skyglass.domain.queries import (
     parse_field_groups,
     parse_order_by,
 )
+from skyglass.domain.records import Deletion, EntityType
+from skyglass.domain.timeutil import to_ms
 from skyglass.errors import InvalidRequest, NotFound
 from skyglass.ports.analytics import AnalyticsWriter
 from skyglass.ports.analytics_reads import AnalyticsReader
-from skyglass.query.mapping import html_path, to_observation_view, to_score_view, trace_fields, trace_latency
+from skyglass.query.mapping import (
+    V1_SCORE_DATA_TYPES,
+    html_path,
+    to_observation_view,
+    to_score_view,
+    trace_fields,
+    trace_latency,
+)
 from skyglass.query.params import QueryParams
 
 MAX_DELETE = 1000
@@ -125,7 +135,7 @@ def get_trace(
         latency=trace_latency(observations) if metrics else _NO_METRIC,
         total_cost=total_cost if metrics else _NO_METRIC,
         observations=[to_observation_view(o) for o in observations] if "observations" in groups else [],
-        scores=[to_score_view(s) for s in scores],
+        scores=[to_score_view(s) for s in scores if s.data_type in V1_SCORE_DATA_TYPES],
     )
 
 
@@ -145,8 +155,19 @@ def trace_ids_from_body(text: str | None) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-def delete_traces(writer: AnalyticsWriter, project_id: str, trace_ids: list[str]) -> MessageResponse:
-    """Delete traces with their observations and scores (unknown ids are ignored, as Langfuse)."""
+def delete_traces(
+    writer: AnalyticsWriter, project_id: str, trace_ids: list[str], *, now: datetime | None = None
+) -> MessageResponse:
+    """Delete traces with their observations and scores (unknown ids are ignored, as Langfuse).
+
+    A tombstone per trace is recorded first: the worker drops every event of these traces (their
+    observations' and scores' too) received until now, so replaying the raw log cannot bring them
+    back, and a retry after a failure in between still completes the delete.
+    """
+    deleted_at = to_ms(now or datetime.now(UTC))
+    writer.record_deletions(
+        [Deletion(project_id, EntityType.TRACE, trace_id, deleted_at) for trace_id in trace_ids]
+    )
     writer.delete_traces(project_id, trace_ids)
     if len(trace_ids) == 1:
         return MessageResponse(message="Trace deleted successfully")

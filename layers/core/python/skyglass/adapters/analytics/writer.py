@@ -12,16 +12,24 @@ subqueries unless non-deterministic mutations are allowed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from skyglass.adapters.analytics.executor import SqlExecutor
 from skyglass.adapters.analytics.migrate import apply_migrations
-from skyglass.adapters.analytics.rows import EVENT_COLUMNS, row_to_event
+from skyglass.adapters.analytics.rows import EVENT_COLUMNS, parse_time, row_to_event
 from skyglass.domain.merge_rules import row_version
-from skyglass.domain.records import EntityEvent, EntityType, ObservationRecord, ScoreRecord, TraceRecord
+from skyglass.domain.records import (
+    Deletion,
+    DeletionKey,
+    EntityEvent,
+    EntityType,
+    ObservationRecord,
+    ScoreRecord,
+    TraceRecord,
+)
 
 # Id lists travel as one Array(String) parameter. ClickHouse caps a form field at 128 KiB
 # (http_max_field_value_size) and URLs at 1 MiB, so chunks stay well under both.
@@ -145,6 +153,36 @@ class AnalyticsWriteMixin:
         for chunk in id_chunks(score_ids):
             self._delete_events(project_id, EntityType.SCORE, chunk)
             self._delete("scores", "id IN {ids:Array(String)}", project_id, chunk)
+
+    def record_deletions(self, deletions: Sequence[Deletion]) -> None:
+        """Insert tombstones in one INSERT; the newest ``deleted_at`` per entity wins on read."""
+        if deletions:
+            self._ex.insert_rows("deletions", list(deletions))
+
+    def load_deletions(self, keys: Collection[DeletionKey]) -> dict[DeletionKey, datetime]:
+        """Newest ``deleted_at`` per given key that has a tombstone: one small query per id chunk.
+
+        The table is keyed by (project_id, entity_type, entity_id), so the id list is a key
+        lookup; the few rows that match an id under another project or type are filtered here.
+        """
+        wanted = set(keys)
+        if not wanted:
+            return {}
+        projects = sorted({project_id for project_id, _, _ in wanted})
+        found: dict[DeletionKey, datetime] = {}
+        for chunk in id_chunks(sorted({entity_id for _, _, entity_id in wanted})):
+            rows = self._ex.query(
+                "SELECT project_id, entity_type, entity_id, max(deleted_at) AS deleted_at FROM deletions "
+                "WHERE project_id IN {projects:Array(String)} AND entity_id IN {ids:Array(String)} "
+                "GROUP BY project_id, entity_type, entity_id",
+                {"projects": projects, "ids": chunk},
+            )
+            for row in rows:
+                key = (str(row["project_id"]), str(row["entity_type"]), str(row["entity_id"]))
+                deleted_at = parse_time(row["deleted_at"])
+                if key in wanted and deleted_at is not None:
+                    found[key] = deleted_at
+        return found
 
     def close(self) -> None:
         """Release the engine: the embedded chDB session or the HTTP connection pool."""

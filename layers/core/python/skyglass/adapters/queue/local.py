@@ -249,6 +249,23 @@ class LocalQueue:
             )
         self._signal.notify()
 
+    def reclaim_in_flight(self) -> int:
+        """Make every received, unacknowledged message visible now (receive counts kept).
+
+        Only for the queue's sole consumer at start (see the port): the old receipts are dropped,
+        so an ack or release with one is ignored, as for any superseded receipt.
+        """
+        with self._transaction("reclaim") as conn:
+            now = time.time()
+            reclaimed = conn.execute(
+                "UPDATE messages SET visible_at = ?, receipt = NULL "
+                "WHERE receipt IS NOT NULL AND visible_at > ?",
+                (now, now),
+            ).rowcount
+        if reclaimed:
+            self._signal.notify()
+        return int(reclaimed)
+
     def depth(self) -> int:
         """Messages waiting or in flight (the dead-letter table not included)."""
         return int(self._scalar("SELECT COUNT(*) FROM messages") or 0)

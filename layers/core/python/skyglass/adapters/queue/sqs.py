@@ -210,6 +210,11 @@ class SqsQueue:
                 return  # already deleted or redelivered: nothing left to release
             raise self._fail("release", exc) from exc
 
+    def reclaim_in_flight(self) -> int:
+        """Nothing to do: SQS has other consumers (the worker Lambdas) and no way to list in-flight
+        messages; each becomes visible again when its visibility timeout ends."""
+        return 0
+
     def _count(self, queue_url: str, names: list[str]) -> int:
         try:
             result: Any = self.client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=names)  # type: ignore[arg-type]
