@@ -92,6 +92,27 @@ def _without_row_version(row: Any) -> dict[str, Any]:
     return fields
 
 
+def test_stored_event_times_name_the_newest_copy_of_each_event(
+    analytics_store: ClickHouseAnalyticsStore,
+) -> None:
+    # Given an event stored twice (a retried request) and events of other entities and projects
+    later = T0 + timedelta(minutes=1)
+    analytics_store.insert_events(
+        [
+            event("t1", "e1"),
+            event("t1", "e1", received_at=later),
+            event("t1", "e2"),
+            event("t2", "e3"),
+            event("t1", "e4", entity_type="observation"),
+            event("t1", "e5", project_id="p2"),
+        ]
+    )
+    # When the event times of t1 are asked for
+    times = analytics_store.stored_event_times("p1", "trace", ["t1"])
+    # Then each event of t1 appears once, with its newest receive time
+    assert times == {("t1", "e1"): later, ("t1", "e2"): T0}
+
+
 def test_events_round_trip_and_duplicates_load_once(analytics_store: ClickHouseAnalyticsStore) -> None:
     # Given events stored twice (a replayed blob) plus events of other entities and projects
     first = event("t1", "e1", body='{"name": "é \\"quoted\\"\\n"}')

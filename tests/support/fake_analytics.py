@@ -65,6 +65,17 @@ class FakeAnalyticsWriter:
             if p == project_id and t == entity_type and entity_id in wanted
         ]
 
+    def stored_event_times(
+        self, project_id: str, entity_type: str, entity_ids: Sequence[str]
+    ) -> dict[tuple[str, str], datetime]:
+        self._call("stored_event_times")
+        wanted = set(entity_ids)
+        return {
+            (entity_id, event_id): e.received_at
+            for (p, t, entity_id, event_id), e in self.events.items()
+            if p == project_id and t == entity_type and entity_id in wanted
+        }
+
     @staticmethod
     def _upsert(table: dict[tuple[str, str], Any], rows: Sequence[Any]) -> None:
         for row in rows:

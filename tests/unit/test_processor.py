@@ -98,7 +98,8 @@ def test_one_batch_writes_merged_rows_with_one_insert_per_table() -> None:
         == store.calls["upsert_scores"]
         == 1
     )
-    assert store.calls["load_events"] == 2  # one per (project, entity type)
+    # one key lookup per (project, entity type); no bodies read back: the batch held them all
+    assert (store.calls["stored_event_times"], store.calls["load_events"]) == (2, 0)
     trace = store.traces[("p1", "tr")]
     assert (trace.name, trace.user_id, trace.tags, trace.input, trace.output) == (
         "chat",
@@ -199,7 +200,9 @@ def test_store_errors_fail_the_whole_batch_retryably() -> None:
     assert all(f.retryable for f in result.failures)
 
 
-@pytest.mark.parametrize("failing", ["load_deletions", "load_events", "upsert_traces", "upsert_scores"])
+@pytest.mark.parametrize(
+    "failing", ["load_deletions", "stored_event_times", "upsert_traces", "upsert_scores"]
+)
 def test_later_store_errors_also_fail_the_batch(failing: str) -> None:
     blobs, store = FakeBlobStore(), FakeAnalyticsWriter()
     messages = [put_blob(blobs, [*STEPS[0], ev("s", "score-create", 0, {"name": "n", "value": 1})])]
@@ -317,3 +320,45 @@ def test_empty_batch_touches_nothing() -> None:
     store = FakeAnalyticsWriter()
     result = Processor(FakeBlobStore(), store).process([])
     assert result.ok and not store.calls
+
+
+def test_bodies_are_loaded_back_only_for_events_the_batch_does_not_hold():
+    # Given a trace whose events all arrive in one blob
+    blobs, store = FakeBlobStore(), FakeAnalyticsWriter()
+    processor = Processor(blobs, store)
+    assert processor.process([put_blob(blobs, STEPS[0])]).ok
+    # Then no stored body was read back: the batch held every event of its entities
+    assert (store.calls["stored_event_times"], store.calls["load_events"]) == (2, 0)
+    # When a later blob adds events to the same entities
+    assert processor.process([put_blob(blobs, STEPS[1], received_ms=61_000)]).ok
+    # Then the earlier events are loaded back and merged in
+    assert store.calls["load_events"] == 2  # one query per entity type
+    assert (store.traces[("p1", "tr")].name, store.traces[("p1", "tr")].user_id) == ("chat", "u")
+
+
+def test_a_newer_stored_copy_of_an_event_wins_over_the_copy_being_replayed():
+    # Given an event id sent twice with different bodies: the later copy is processed first
+    blobs, store = FakeBlobStore(), FakeAnalyticsWriter()
+    processor = Processor(blobs, store)
+    newer = put_blob(
+        blobs, [ev("t-1", "trace-create", 0, {"id": "tr", "name": "second"})], received_ms=62_000
+    )
+    older = put_blob(blobs, [ev("t-1", "trace-create", 0, {"id": "tr", "name": "first"})], received_ms=61_000)
+    assert processor.process([newer]).ok
+    # When the older copy is processed (a late retry or a replay)
+    assert processor.process([older]).ok
+    # Then the row is built from the newest copy, as the event table keeps it
+    assert store.traces[("p1", "tr")].name == "second"
+    assert store.traces[("p1", "tr")].updated_at == BASE + timedelta(milliseconds=62_000)
+
+
+def test_a_failing_body_load_fails_the_batch() -> None:
+    # Given a trace with events stored by an earlier batch, and a store failing to load bodies
+    blobs, store = FakeBlobStore(), FakeAnalyticsWriter()
+    assert Processor(blobs, store).process([put_blob(blobs, STEPS[0])]).ok
+    store.fail_on = {"load_events"}
+    # When a later blob for the same trace is processed
+    message = put_blob(blobs, STEPS[1], received_ms=61_000)
+    result = Processor(blobs, store).process([message])
+    # Then its message fails retryably
+    assert set(result.failed_keys()) == {message.blob_key} and result.failures[0].retryable

@@ -31,6 +31,11 @@ class AnalyticsWriter(Protocol):
     def load_events(self, project_id: str, entity_type: str, entity_ids: Sequence[str]) -> list[EntityEvent]:
         """Every stored event of the given entities (deduplicated by event id), any order."""
 
+    def stored_event_times(
+        self, project_id: str, entity_type: str, entity_ids: Sequence[str]
+    ) -> dict[tuple[str, str], datetime]:
+        """(entity id, event id) → receive time of the newest stored copy (no bodies read)."""
+
     def upsert_traces(self, rows: Sequence[TraceRecord]) -> None:
         """Insert full trace rows; the newest ``event_ts`` per (project_id, id) wins on read."""
 

@@ -281,12 +281,30 @@ class Processor:
         result.traces, result.observations, result.scores = len(traces), len(observations), len(scores)
 
     def _load_stored(self, batch: _Batch) -> None:
-        """Complete each touched entity with its stored events (stored copies win on equal ids)."""
+        """Complete each touched entity with its stored events, as the table resolves them.
+
+        First the ids and receive times of the stored copies (cheap), then the bodies of only the
+        entities with a stored event the batch lacks or holds an older copy of (the table keeps the
+        newest copy of an event id). Usually that is few or none: the spans of a trace mostly
+        arrive together, so re-reading every body the batch just wrote would be wasted work.
+        """
         wanted: defaultdict[tuple[str, str], list[str]] = defaultdict(list)
         for project_id, entity_type, entity_id in batch.events:
             wanted[(project_id, entity_type)].append(entity_id)
         for (project_id, entity_type), entity_ids in sorted(wanted.items()):
-            for event in self._analytics.load_events(project_id, entity_type, entity_ids):
+            stored = self._analytics.stored_event_times(project_id, entity_type, entity_ids)
+            incomplete = sorted(
+                {
+                    entity_id
+                    for (entity_id, event_id), received_at in stored.items()
+                    if _stale_or_missing(
+                        batch.events.get((project_id, entity_type, entity_id)), event_id, received_at
+                    )
+                }
+            )
+            if not incomplete:
+                continue
+            for event in self._analytics.load_events(project_id, entity_type, incomplete):
                 bucket = batch.events.get((project_id, entity_type, event.entity_id))
                 if bucket is not None:
                     bucket[event.event_id] = event
@@ -312,6 +330,14 @@ class Processor:
             tombstones.add(missing, self._analytics.load_deletions(missing))
         if tombstones.deleted_at:
             batch.drop_deleted_events(tombstones, traces)
+
+
+def _stale_or_missing(held: dict[str, EntityEvent] | None, event_id: str, stored_at: datetime) -> bool:
+    """True when the stored copy of ``event_id`` is not in ``held`` or newer than the held one."""
+    if held is None:
+        return False  # an entity the batch does not touch (cannot happen: ids were asked for)
+    event = held.get(event_id)
+    return event is None or stored_at > event.received_at
 
 
 def _previous_trace_id(events: dict[str, EntityEvent], fresh: set[str]) -> str | None:

@@ -110,6 +110,28 @@ class AnalyticsWriteMixin:
             out.extend(row_to_event(row) for row in rows)
         return out
 
+    def stored_event_times(
+        self, project_id: str, entity_type: str, entity_ids: Sequence[str]
+    ) -> dict[tuple[str, str], datetime]:
+        """(entity id, event id) → receive time of the newest stored copy, for the given entities.
+
+        Reads two short key columns and the receive time, never the bodies, so the worker can
+        load bodies only for the events it does not hold itself.
+        """
+        out: dict[tuple[str, str], datetime] = {}
+        for chunk in id_chunks(entity_ids):
+            rows = self._ex.query(
+                "SELECT entity_id, event_id, max(received_at) AS received_at FROM entity_events "
+                "PREWHERE project_id = {project_id:String} AND entity_type = {entity_type:String} "
+                "AND entity_id IN {ids:Array(String)} GROUP BY entity_id, event_id",
+                {"project_id": project_id, "entity_type": str(entity_type), "ids": chunk},
+            )
+            for row in rows:
+                received_at = parse_time(row["received_at"])
+                assert received_at is not None  # a non-nullable column
+                out[(str(row["entity_id"]), str(row["event_id"]))] = received_at
+        return out
+
     def upsert_traces(self, rows: Sequence[TraceRecord]) -> None:
         """Insert full trace rows in one INSERT; the newest ``event_ts`` wins on read."""
         if rows:
