@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from functions.manifest import FUNCTIONS
+from skyglass.processing.deliveries import retry_delay_seconds
+from skyglass.settings import Settings
 from stacks.constructs.migrations import fingerprint
 from stacks.specs import AWS_ONLY
-from tests.infra.conftest import Synth, actions_of, function_by_handler, only, policy_statements
+from tests.infra.conftest import Synth, actions_of, function_by_handler, only, policy_statements, resources
 
 WORKER = FUNCTIONS["worker"]
 
@@ -21,6 +23,18 @@ def test_worker_consumes_the_queue_in_batches_reporting_item_failures(synth: Syn
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     # And the pollers never outnumber the copies that may run
     assert mapping["ScalingConfig"] == {"MaximumConcurrency": synth.stacks.config.worker_reserved_concurrency}
+
+
+def test_retryable_failures_come_back_before_the_visibility_timeout(synth: Synth) -> None:
+    # Given the queue's visibility timeout
+    queue = next(
+        r["Properties"]
+        for r in resources(synth.template_json("data"), "AWS::SQS::Queue").values()
+        if "RedrivePolicy" in r["Properties"]
+    )
+    # Then the worker's sooner retry is always sooner, and its wait for Aurora fits its timeout
+    assert all(retry_delay_seconds(n) < queue["VisibilityTimeout"] for n in range(1, 10))
+    assert 2 * Settings().meta_resume_wait_seconds <= WORKER["timeout_s"]
 
 
 def test_worker_reserved_concurrency_protects_clickhouse(synth: Synth) -> None:
@@ -43,6 +57,7 @@ def test_worker_reads_raw_events_and_writes_analytics_but_cannot_ingest(synth: S
     assert {
         "sqs:ReceiveMessage",
         "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibility",  # retryable failures come back sooner than the timeout
         "s3:GetObject",
         "rds-data:ExecuteStatement",
         "secretsmanager:GetSecretValue",

@@ -182,8 +182,12 @@ class Runtime:
         from skyglass.query.models import project_models_provider
 
         # Project models are read through a TTL cache: one metadata read per project per 30 s
-        # while data flows, none when idle (so Aurora can still pause).
-        return Processor(self.blobs, self.analytics, project_models=project_models_provider(self.meta))
+        # while data flows, none when idle (so Aurora can still pause). After an idle spell the
+        # first read wakes Aurora, and the worker waits for it rather than failing the batch.
+        models = project_models_provider(
+            self.meta, resume_wait_seconds=self.settings.meta_resume_wait_seconds
+        )
+        return Processor(self.blobs, self.analytics, project_models=models)
 
     def migrate_stores(
         self,
