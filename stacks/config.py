@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
 from typing import Any
 
 from constructs import Construct
@@ -65,6 +67,9 @@ class SkyglassConfig:
     alarm_email: str = ""
     deps_layer_dir: str = "build/layers/deps"
     strict: bool = False
+    # Changes the migrations custom resource on every synth, so every deploy runs the migrations;
+    # load_config fills in a fresh one unless the context pins it (reproducible synth, tests).
+    deploy_nonce: str = ""
 
     def __post_init__(self) -> None:
         problems = list(self._problems())
@@ -127,8 +132,16 @@ def _coerce_value(name: str, raw: Any, default: Any) -> Any:
     return str(raw)
 
 
+def new_deploy_nonce() -> str:
+    """A value no earlier synth had: the UTC time (readable in the console) and a random suffix."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+
 def load_config(scope: Construct) -> SkyglassConfig:
-    """The config from ``scope``'s context; an unknown ``skyglass:`` key is an error (a typo)."""
+    """The config from ``scope``'s context; an unknown ``skyglass:`` key is an error (a typo).
+
+    ``deploy_nonce`` is a fresh ``new_deploy_nonce()`` unless the context sets one.
+    """
     context: dict[str, Any] = dict(scope.node.get_all_context())
     defaults = {f.name: f.default for f in fields(SkyglassConfig)}
     unknown = sorted(k for k in context if k.startswith(PREFIX) and k[len(PREFIX) :] not in defaults)
@@ -139,4 +152,6 @@ def load_config(scope: Construct) -> SkyglassConfig:
         for name, default in defaults.items()
         if context.get(PREFIX + name) is not None
     }
+    if not values.get("deploy_nonce"):
+        values["deploy_nonce"] = new_deploy_nonce()
     return SkyglassConfig(**values)
