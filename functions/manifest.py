@@ -18,6 +18,8 @@ FUNCTIONS: dict[str, dict[str, Any]] = {
     "ingest": {
         "handler": "functions.ingest.handler.handler",
         "routes": INGEST_ROUTES,
+        # The lean dependency layer: only what this handler imports (stacks/layer_requirements.py).
+        "layer": "ingest",
         "memory_mb": 512,
         "timeout_s": 15,
     },

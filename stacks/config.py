@@ -66,6 +66,7 @@ class SkyglassConfig:
     eval_schedules: tuple[EvalSchedule, ...] = (EvalSchedule(**SAMPLE_SCHEDULE),)
     alarm_email: str = ""
     deps_layer_dir: str = "build/layers/deps"
+    ingest_layer_dir: str = "build/layers/ingest"
     strict: bool = False
     # Changes the migrations custom resource on every synth, so every deploy runs the migrations;
     # load_config fills in a fresh one unless the context pins it (reproducible synth, tests).

@@ -37,6 +37,7 @@ def app_context(deps_dir: Path, **overrides: Any) -> dict[str, Any]:
         "skyglass:clickhouse_url": CLICKHOUSE_URL,
         "skyglass:alarm_email": ALARM_EMAIL,
         "skyglass:deps_layer_dir": str(deps_dir),
+        "skyglass:ingest_layer_dir": str(deps_dir / "ingest"),
         "skyglass:deploy_nonce": DEPLOY_NONCE,  # reproducible templates
         **overrides,
     }

@@ -29,7 +29,11 @@ def test_python_app_py_synthesizes_offline_without_credentials(tmp_path: Path) -
         JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
         # What `cdk synth -c …` would pass; the layer folder does not exist, so no network is needed.
         CDK_CONTEXT_JSON=json.dumps(
-            {"skyglass:deps_layer_dir": str(tmp_path / "no-build"), "skyglass:clickhouse_url": CLICKHOUSE_URL}
+            {
+                "skyglass:deps_layer_dir": str(tmp_path / "no-build"),
+                "skyglass:ingest_layer_dir": str(tmp_path / "no-build-ingest"),
+                "skyglass:clickhouse_url": CLICKHOUSE_URL,
+            }
         ),
     )
     # When app.py runs as the CDK CLI would run it

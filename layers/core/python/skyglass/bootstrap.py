@@ -336,9 +336,10 @@ class _NoTracer:
 def lambda_tracer() -> Any:
     """Powertools' Tracer if ``aws_xray_sdk`` is installed, else a pass-through.
 
-    The X-Ray SDK costs ~0.2 s of imports on a cold start; a function built without it still gets
-    Lambda's own X-Ray segment when active tracing is on. The service name comes from
-    ``POWERTOOLS_SERVICE_NAME`` (set per function by the stacks).
+    Both Lambda layers ship the X-Ray SDK (``aws-lambda-powertools[tracer]`` in the ``aws`` extra),
+    so the functions' handlers and subsegments are traced; an install without it (a local one)
+    gets the pass-through. The service name comes from ``POWERTOOLS_SERVICE_NAME`` (set per
+    function by the stacks).
     """
     import importlib.util
 
