@@ -21,6 +21,9 @@ PREFIX = "skyglass:"
 # CloudWatch Logs retention periods (days) we accept; stacks/constructs/log_groups.py maps each one.
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192)
 
+# S3 moves objects to Standard-IA no sooner than this many days after they were created.
+STANDARD_IA_MIN_DAYS = 30
+
 SAMPLE_SCHEDULE: dict[str, Any] = {
     "name": "sample-nightly",
     "expression": "cron(0 3 * * ? *)",
@@ -93,6 +96,11 @@ class SkyglassConfig:
             out.append("domain_name and certificate_arn go together")
         if self.worker_reserved_concurrency < 2:
             out.append("worker_reserved_concurrency must be >= 2 (the SQS poller's minimum)")
+        if self.raw_ia_after_days < STANDARD_IA_MIN_DAYS:
+            out.append(
+                f"raw_ia_after_days must be >= {STANDARD_IA_MIN_DAYS} (got {self.raw_ia_after_days}): S3 "
+                "refuses a lifecycle transition to STANDARD_IA sooner than 30 days after an object's creation"
+            )
         if self.eval_max_concurrency < 1:
             out.append("eval_max_concurrency must be >= 1")
         if self.clickhouse_url and not re.match(r"clickhouses?://", self.clickhouse_url):

@@ -32,6 +32,7 @@ from functions.worker.handler import handler as worker_handler
 from skyglass.adapters import secrets
 from skyglass.bootstrap import reset_function_runtimes
 from skyglass.contracts.messages import QueueMessage
+from skyglass.local import cli as cli_module
 from skyglass.local.cli import main as cli
 from skyglass.ports.keys import entry_id
 from skyglass.processing.deliveries import retry_delay_seconds
@@ -346,6 +347,26 @@ def test_items_still_failing_retryably_come_back_soon_and_poison_keeps_the_full_
     assert worker_handler(sqs_event(again), LambdaContext()) == {"batchItemFailures": []}
     with sqs_clock_ahead(VISIBILITY_SECONDS + 1):
         assert [poison.blob_key in m["Body"] for m in receive(stack)] == [True]
+
+
+def test_the_key_cli_waits_for_a_paused_aurora_and_says_so(
+    stack: Stack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+):
+    migrate_handler({"RequestType": "Create"}, LambdaContext())
+    capsys.readouterr()
+    # Given a paused cluster whose first Data API call answers "resuming"
+    stack.aurora.resume_after(1)
+    # When the operator creates a key
+    assert cli(["keys", "create", "--project", "shop", "--public-key", PK, "--secret-key", SK]) == 0
+    # Then it waited, telling the operator why, and the key works at the ingest function
+    err = capsys.readouterr().err
+    assert "the metadata database is resuming" in err and "retrying in 1 s" in err
+    assert http(ingest_handler, "POST", "/api/public/ingestion", body=BATCH)[0] == 207
+    # And when Aurora stays unavailable past the wait, it stops with the reason instead of a traceback
+    monkeypatch.setattr(cli_module, "RESUME_WAIT_SECONDS", 0.0)
+    stack.aurora.resume_after(10**6)
+    assert cli(["keys", "create", "--project", "shop"]) == 1
+    assert "error: the metadata database is resuming" in capsys.readouterr().err
 
 
 def test_migrate_waits_out_a_resume_and_delete_is_a_no_op(stack: Stack):

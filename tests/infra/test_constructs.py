@@ -146,6 +146,7 @@ def test_command_line_strings_are_coerced() -> None:
         ({"clickhouse_url": "https://x"}, "clickhouses://"),
         ({"clickhouse_url": "clickhouses://u:secret@host:8443/db"}, "must not embed a password"),
         ({"worker_reserved_concurrency": 1}, ">= 2"),
+        ({"raw_ia_after_days": "7"}, r"raw_ia_after_days must be >= 30 \(got 7\).*STANDARD_IA"),
         ({"raw_bucket_versioned": "maybe"}, "expected true or false"),
         ({"stagee": "dev"}, "unknown skyglass context keys"),
     ],
