@@ -14,6 +14,7 @@ import pytest
 from aws_cdk import App
 
 from stacks.composition import cdk_json_context, compose
+from stacks.config import SkyglassConfig
 from stacks.constructs.runtime import PYTHON_VERSION, ROOT, RUNTIME
 from tests.infra.conftest import CLICKHOUSE_URL, app_context
 
@@ -68,6 +69,16 @@ def test_makefile_builds_the_layer_for_the_functions_runtime() -> None:
     assert match is not None
     assert match.group(1) == PYTHON_VERSION
     assert RUNTIME.name == f"python{PYTHON_VERSION}"
+
+
+def test_makefile_builds_the_layers_where_the_stacks_look_for_them() -> None:
+    # Given the Makefile's layer folders and the config's defaults
+    makefile = (ROOT / "Makefile").read_text()
+    folders = dict(re.findall(r"^(LAYER_DIR|INGEST_LAYER_DIR)\s*:=\s*(\S+)", makefile, re.M))
+    defaults = SkyglassConfig()
+    # Then `make layers` fills exactly the folders the stacks package by default
+    assert folders == {"LAYER_DIR": defaults.deps_layer_dir, "INGEST_LAYER_DIR": defaults.ingest_layer_dir}
+    assert re.search(r"^layers: \$\(LAYER_DIR\)/\S+ \$\(INGEST_LAYER_DIR\)/\S+$", makefile, re.M)
 
 
 def test_stacks_import_no_runtime_code_but_the_manifest() -> None:
