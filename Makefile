@@ -46,10 +46,11 @@ bench-smoke: install
 clean:
 	rm -rf $(VENV) .skyglass .pytest_cache .mypy_cache .ruff_cache cdk.out
 
-# ---- AWS: Lambda layer, CDK synth and deploy (docs/deploy.md) --------------------------------
-# The layer's wheels must match the functions' runtime (stacks/constructs/runtime.py; a test checks).
+# ---- AWS: Lambda layers, CDK synth and deploy (docs/deploy.md) -------------------------------
+# The layers' wheels must match the functions' runtime (stacks/constructs/runtime.py; a test checks).
 LAMBDA_PYTHON ?= 3.13
 LAYER_DIR     := build/layers/deps
+INGEST_LAYER_DIR := build/layers/ingest
 CDK_STAMP     := $(VENV)/.cdk-stamp
 CLI_STAMP     := node_modules/.package-lock.json
 # The CDK CLI from package.json, with our venv's python3 first on PATH (cdk.json runs `python3 app.py`).
@@ -67,17 +68,27 @@ $(CDK_STAMP): $(STAMP)
 $(CLI_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 
-## make layers: the Lambda dependency layer for arm64 from PyPI wheels only (no Docker)
-layers: $(LAYER_DIR)/.python-version
-
-$(LAYER_DIR)/.python-version: pyproject.toml $(STAMP)
-	rm -rf $(LAYER_DIR) && mkdir -p $(LAYER_DIR)
-	$(BIN)/python -m stacks.layer_requirements > build/layers/requirements.txt
-	$(BIN)/python -m pip install --quiet --no-compile --only-binary=:all: --implementation cp \
+# $(call build_layer,<full|ingest>,<folder>): the layer's pinned closure (stacks/layer_requirements.py)
+# as manylinux aarch64 wheels from PyPI (no Docker), without resolving anything further.
+define build_layer
+	rm -rf $(2) && mkdir -p $(2)
+	$(BIN)/python -m stacks.layer_requirements $(1) --python $(LAMBDA_PYTHON) > $(2).requirements.txt
+	$(BIN)/python -m pip install --quiet --no-compile --no-deps --only-binary=:all: --implementation cp \
 		--platform manylinux2014_aarch64 --platform manylinux_2_28_aarch64 \
-		--python-version $(LAMBDA_PYTHON) --target $(LAYER_DIR)/python -r build/layers/requirements.txt
-	rm -rf $(LAYER_DIR)/python/bin
-	echo $(LAMBDA_PYTHON) > $@
+		--python-version $(LAMBDA_PYTHON) --target $(2)/python -r $(2).requirements.txt
+	rm -rf $(2)/python/bin
+	echo $(LAMBDA_PYTHON) > $(2)/.python-version
+endef
+
+## make layers: the Lambda dependency layers for arm64 from PyPI wheels only (no Docker): the full
+## one for every function but ingest, and the lean one for ingest
+layers: $(LAYER_DIR)/.python-version $(INGEST_LAYER_DIR)/.python-version
+
+$(LAYER_DIR)/.python-version: pyproject.toml stacks/layer_requirements.py $(STAMP)
+	$(call build_layer,full,$(LAYER_DIR))
+
+$(INGEST_LAYER_DIR)/.python-version: pyproject.toml stacks/layer_requirements.py $(STAMP)
+	$(call build_layer,ingest,$(INGEST_LAYER_DIR))
 
 ## make synth: synthesize every stack into cdk.out, offline (context: CDK_FLAGS='-c skyglass:stage=dev')
 synth: $(CDK_STAMP) $(CLI_STAMP)

@@ -7,7 +7,9 @@ A handler is ``functions/<name>/handler.py`` where it exists; otherwise the modu
 would import are measured instead (named in the table). Import time is measured in a fresh
 interpreter (``python -X importtime``), the median of several runs, excluding interpreter start-up
 (shown separately). Package size is the installed size of every top-level package the import
-loads — what a Lambda deployment of that handler would have to ship.
+loads — the least a Lambda deployment of that handler has to ship; layer size is what it does ship:
+the dependency layer ``make layers`` built for it (the lean ``ingest`` one or the ``full`` one, as
+``functions/manifest.py`` says), when it is built.
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ import httpx
 
 from bench.common import REPO, RESULTS, Report, results_path, table
 from bench.servers import SkyglassServer
+from functions.manifest import FUNCTIONS
+
+# Where `make layers` builds each kind of dependency layer (the Makefile's LAYER_DIR, INGEST_LAYER_DIR).
+LAYER_DIRS = {"full": REPO / "build" / "layers" / "deps", "ingest": REPO / "build" / "layers" / "ingest"}
 
 # What each function's handler imports when the handler file does not exist (yet).
 FALLBACK_MODULES: dict[str, list[str]] = {
@@ -139,10 +145,16 @@ def _size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
 
 
+def layer_mib(name: str) -> float | str:
+    """MiB of the dependency layer function ``name`` ships, or "-" when ``make layers`` has not run."""
+    folder = LAYER_DIRS[str(FUNCTIONS[name].get("layer", "full"))] / "python"
+    return _size(folder) / 2**20 if folder.is_dir() else "-"
+
+
 def measure_imports(repeats: int) -> list[list[object]]:
     baseline = statistics.median(_timed_run([sys.executable, "-c", "pass"]) for _ in range(repeats))
     rows: list[list[object]] = [
-        ["(interpreter start-up, `python -c pass`)", "-", baseline * 1000, "-", "-", "-"]
+        ["(interpreter start-up, `python -c pass`)", "-", baseline * 1000, "-", "-", "-", "-"]
     ]
     for name in ("ingest", "api", "worker"):
         modules, what = handler_modules(name)
@@ -154,7 +166,15 @@ def measure_imports(repeats: int) -> list[list[object]]:
         size = sum(_size(p) for p in packages)
         heavy = _importtime_top(modules)
         rows.append(
-            [f"{name}: {what}", runs[0]["modules"], seconds * 1000, size / 2**20, len(packages), heavy]
+            [
+                f"{name}: {what}",
+                runs[0]["modules"],
+                seconds * 1000,
+                size / 2**20,
+                layer_mib(name),
+                len(packages),
+                heavy,
+            ]
         )
     return rows
 
@@ -203,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = measure_imports(args.repeats)
     report.add(
         "Handler imports (fresh interpreter, median)",
-        table(["function", "modules loaded", "import ms", "package MiB", "top-level packages",
+        table(["function", "modules loaded", "import ms", "package MiB", "layer MiB", "top-level packages",
                "heaviest: packages (cumulative ms); self: our modules (ms)"], rows),
     )  # fmt: skip
     root = Path(tempfile.mkdtemp(prefix="skyglass-bench-cold-"))

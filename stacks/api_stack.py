@@ -14,7 +14,6 @@ from stacks.constructs.http_api import PublicHttpApi
 from stacks.constructs.service_function import FunctionFactory
 from stacks.specs import routed_functions
 
-HEALTH_ROUTE = ("GET", "/api/public/health")
 OTLP_PATH = "/api/public/otel"
 
 
@@ -51,7 +50,6 @@ class ApiStack(Stack):
             for spec in routed_functions()
             for method, path in spec.routes
         ]
-        routes.append((*HEALTH_ROUTE, api))
         self.http = PublicHttpApi(
             self,
             "Http",

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
 from typing import Any
 
 from constructs import Construct
@@ -18,6 +20,9 @@ PREFIX = "skyglass:"
 
 # CloudWatch Logs retention periods (days) we accept; stacks/constructs/log_groups.py maps each one.
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192)
+
+# S3 moves objects to Standard-IA no sooner than this many days after they were created.
+STANDARD_IA_MIN_DAYS = 30
 
 SAMPLE_SCHEDULE: dict[str, Any] = {
     "name": "sample-nightly",
@@ -64,7 +69,11 @@ class SkyglassConfig:
     eval_schedules: tuple[EvalSchedule, ...] = (EvalSchedule(**SAMPLE_SCHEDULE),)
     alarm_email: str = ""
     deps_layer_dir: str = "build/layers/deps"
+    ingest_layer_dir: str = "build/layers/ingest"
     strict: bool = False
+    # Changes the migrations custom resource on every synth, so every deploy runs the migrations;
+    # load_config fills in a fresh one unless the context pins it (reproducible synth, tests).
+    deploy_nonce: str = ""
 
     def __post_init__(self) -> None:
         problems = list(self._problems())
@@ -87,6 +96,11 @@ class SkyglassConfig:
             out.append("domain_name and certificate_arn go together")
         if self.worker_reserved_concurrency < 2:
             out.append("worker_reserved_concurrency must be >= 2 (the SQS poller's minimum)")
+        if self.raw_ia_after_days < STANDARD_IA_MIN_DAYS:
+            out.append(
+                f"raw_ia_after_days must be >= {STANDARD_IA_MIN_DAYS} (got {self.raw_ia_after_days}): S3 "
+                "refuses a lifecycle transition to STANDARD_IA sooner than 30 days after an object's creation"
+            )
         if self.eval_max_concurrency < 1:
             out.append("eval_max_concurrency must be >= 1")
         if self.clickhouse_url and not re.match(r"clickhouses?://", self.clickhouse_url):
@@ -127,8 +141,16 @@ def _coerce_value(name: str, raw: Any, default: Any) -> Any:
     return str(raw)
 
 
+def new_deploy_nonce() -> str:
+    """A value no earlier synth had: the UTC time (readable in the console) and a random suffix."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+
 def load_config(scope: Construct) -> SkyglassConfig:
-    """The config from ``scope``'s context; an unknown ``skyglass:`` key is an error (a typo)."""
+    """The config from ``scope``'s context; an unknown ``skyglass:`` key is an error (a typo).
+
+    ``deploy_nonce`` is a fresh ``new_deploy_nonce()`` unless the context sets one.
+    """
     context: dict[str, Any] = dict(scope.node.get_all_context())
     defaults = {f.name: f.default for f in fields(SkyglassConfig)}
     unknown = sorted(k for k in context if k.startswith(PREFIX) and k[len(PREFIX) :] not in defaults)
@@ -139,4 +161,6 @@ def load_config(scope: Construct) -> SkyglassConfig:
         for name, default in defaults.items()
         if context.get(PREFIX + name) is not None
     }
+    if not values.get("deploy_nonce"):
+        values["deploy_nonce"] = new_deploy_nonce()
     return SkyglassConfig(**values)

@@ -23,6 +23,7 @@ class FunctionSpec:
     routes: tuple[tuple[str, str], ...] = ()
     batch_size: int = 0  # SQS-triggered functions only
     batching_window_s: int = 0
+    layer: str = "full"  # its dependency layer: "full", or the lean "ingest" one
 
 
 _EVAL = "functions.eval_tasks.handler"
@@ -51,6 +52,7 @@ def function_spec(name: str) -> FunctionSpec:
         routes=tuple((str(m), str(p)) for m, p in entry.get("routes", ())),
         batch_size=int(entry.get("batch_size", 0)),
         batching_window_s=int(entry.get("batching_window_s", 0)),
+        layer=str(entry.get("layer", "full")),
     )
 
 

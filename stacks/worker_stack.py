@@ -1,4 +1,4 @@
-"""The processing side: the SQS-fed worker and the migrations that run on every schema change."""
+"""The processing side: the SQS-fed worker and the migrations that run on every deploy."""
 
 from __future__ import annotations
 
@@ -35,7 +35,11 @@ class WorkerStack(Stack):
         data.grant_analytics(migrate)
         data.grant_keys_write(migrate)  # a migration may rebuild the key projection from Aurora
         self.migrations = MigrationRunner(
-            self, "Migrations", function=migrate, log_retention_days=config.log_retention_days
+            self,
+            "Migrations",
+            function=migrate,
+            log_retention_days=config.log_retention_days,
+            deploy_nonce=config.deploy_nonce,
         )
 
         # Reserved concurrency is the knob that protects ClickHouse from too many parallel inserts.

@@ -1,20 +1,26 @@
-"""The two Lambda layers every function uses: the ``skyglass`` package and its third-party wheels.
+"""The Lambda layers: the ``skyglass`` package and the third-party wheels of each function's kind.
 
-Built without Docker: ``make layers`` runs ``pip install --platform manylinux2014_aarch64
---platform manylinux_2_28_aarch64 --only-binary=:all: --python-version <runtime>`` into
-``build/layers/deps/python`` and writes the Python version beside it (``.python-version``). This
-construct packages that folder as it is. Powertools is one of those wheels (it is a dependency of
-the core package): bundling it pins the exact version the tests ran, needs no region-specific public
-layer ARN, works in every partition, and saves a layer slot.
+Two dependency layers (``stacks/layer_requirements.py``): ``full`` for every function but ingest,
+and the lean ``ingest`` one (no SQLAlchemy, psycopg, clickhouse-connect or tiktoken), so the
+function on the SDKs' critical path loads and ships only what its handler imports. The manifest
+says which one a function gets (``"layer"``, default ``full``).
 
-When the folder is not built (unit tests, a first ``cdk synth`` on a fresh clone) a small
-placeholder asset is created at synth time and a warning says so; in strict mode (``make deploy``)
-a missing or mismatched build is an error, so a placeholder never reaches an account.
+Built without Docker: ``make layers`` runs ``pip install --no-deps --platform manylinux2014_aarch64
+--platform manylinux_2_28_aarch64 --only-binary=:all: --python-version <runtime>`` on each layer's
+pinned requirements into ``build/layers/<deps|ingest>/python`` and writes the Python version beside
+it (``.python-version``). This construct packages those folders as they are. Powertools is one of
+those wheels (it is a dependency of the core package): bundling it pins the exact version the tests
+ran, needs no region-specific public layer ARN, works in every partition, and saves a layer slot.
+
+When a folder is not built (unit tests, a first ``cdk synth`` on a fresh clone) a small placeholder
+asset is created at synth time and a warning says so; in strict mode (``make deploy``) a missing
+or mismatched build is an error, so a placeholder never reaches an account.
 """
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
@@ -45,33 +51,35 @@ def is_built(deps_dir: Path) -> bool:
     return python.is_dir() and any(python.iterdir())
 
 
-class CoreLayer(Construct):
-    """``layers``: [third-party dependencies, the skyglass package], for arm64 and our runtime."""
+# What each dependency layer is called in the template (the full one keeps its original id).
+_DEPS = {
+    "full": ("Deps", "skyglass third-party dependencies (manylinux aarch64 wheels)"),
+    "ingest": (
+        "IngestDeps",
+        "skyglass ingest function's third-party dependencies (manylinux aarch64 wheels)",
+    ),
+}
+LAYER_KINDS = tuple(_DEPS)
 
-    def __init__(self, scope: Construct, construct_id: str, *, deps_dir: Path, strict: bool = False):
+
+class CoreLayer(Construct):
+    """``core`` (the skyglass package) and, per kind asked for, its third-party layer in ``deps``.
+
+    ``deps_dirs``: kind → the ``make layers`` folder. A dependency layer is created when the first
+    function of its kind asks (``layers_for``), so a stack holds only the layers its functions use.
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, deps_dirs: Mapping[str, Path], strict: bool = False
+    ):
         super().__init__(scope, construct_id)
-        deps_dir = deps_dir if deps_dir.is_absolute() else ROOT / deps_dir
-        self.built = is_built(deps_dir)
-        if self.built:
-            self._check_version(deps_dir)
-            deps_asset = deps_dir
-        elif strict:
-            raise ValueError(f"dependency layer not built at {deps_dir}: run `make layers` first")
-        else:
-            Annotations.of(self).add_warning_v2(
-                "skyglass:placeholderLayer",
-                f"dependency layer not built at {deps_dir}; using a placeholder (run `make layers`)",
-            )
-            deps_asset = placeholder_dir()
-        self.deps = lambda_.LayerVersion(
-            self,
-            "Deps",
-            code=lambda_.Code.from_asset(str(deps_asset), exclude=[VERSION_MARKER]),
-            compatible_runtimes=[RUNTIME],
-            compatible_architectures=[ARCHITECTURE],
-            description="skyglass third-party dependencies (manylinux aarch64 wheels)",
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        unknown = set(deps_dirs) - set(LAYER_KINDS)
+        if unknown:
+            raise ValueError(f"unknown layer kinds {sorted(unknown)}: one of {LAYER_KINDS}")
+        self._deps_dirs = {kind: d if d.is_absolute() else ROOT / d for kind, d in deps_dirs.items()}
+        self._strict = strict
+        self.deps: dict[str, lambda_.LayerVersion] = {}
+        self.built: dict[str, bool] = {}
         self.core = lambda_.LayerVersion(
             self,
             "Core",
@@ -85,7 +93,42 @@ class CoreLayer(Construct):
             description="skyglass core package",
             removal_policy=RemovalPolicy.DESTROY,
         )
-        self.layers: list[lambda_.ILayerVersion] = [self.deps, self.core]
+
+    def layers_for(self, kind: str) -> list[lambda_.ILayerVersion]:
+        """[the ``kind`` dependency layer, the skyglass package] for one function."""
+        return [self.deps_layer(kind), self.core]
+
+    def deps_layer(self, kind: str) -> lambda_.LayerVersion:
+        """The third-party layer of ``kind``, created on first use."""
+        layer = self.deps.get(kind)
+        if layer is not None:
+            return layer
+        if kind not in self._deps_dirs:
+            raise ValueError(f"no dependency folder for layer kind {kind!r} (have {sorted(self._deps_dirs)})")
+        deps_dir = self._deps_dirs[kind]
+        self.built[kind] = is_built(deps_dir)
+        if self.built[kind]:
+            self._check_version(deps_dir)
+            asset = deps_dir
+        elif self._strict:
+            raise ValueError(f"{kind} dependency layer not built at {deps_dir}: run `make layers` first")
+        else:
+            Annotations.of(self).add_warning_v2(
+                "skyglass:placeholderLayer",
+                f"{kind} dependency layer not built at {deps_dir}; using a placeholder (run `make layers`)",
+            )
+            asset = placeholder_dir()
+        construct_id, description = _DEPS[kind]
+        layer = self.deps[kind] = lambda_.LayerVersion(
+            self,
+            construct_id,
+            code=lambda_.Code.from_asset(str(asset), exclude=[VERSION_MARKER]),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            description=description,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        return layer
 
     @staticmethod
     def _check_version(deps_dir: Path) -> None:

@@ -1,9 +1,11 @@
 """``MigrationRunner``: a custom resource that applies the metadata and analytics migrations.
 
-CloudFormation calls the migrate function (through the Provider framework) on create and whenever the
-``Fingerprint`` property changes; it is a hash of the migrations and the migrate function's code,
-so a deploy that brings a new migration (or new migration code) runs it. Migrations are idempotent,
-so a re-run is harmless.
+CloudFormation calls the migrate function (through the Provider framework) on create and whenever a
+property changes. ``DeployNonce`` differs on every synth, so every deploy runs the migrations —
+including one that only changed the ClickHouse URL or secret, the runtime code the migrations run
+on, or nothing at all (a deploy then also repairs a drifted key projection). ``Fingerprint``, a
+hash of the migrations and the migrate function's code, records which migrations a deploy brought.
+Migrations are idempotent, so a re-run is harmless.
 """
 
 from __future__ import annotations
@@ -44,7 +46,13 @@ class MigrationRunner(Construct):
     """``resource``: the custom resource; make consumers of the schema depend on it."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, function: lambda_.IFunction, log_retention_days: int
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        function: lambda_.IFunction,
+        log_retention_days: int,
+        deploy_nonce: str,
     ):
         super().__init__(scope, construct_id)
         provider = cr.Provider(
@@ -58,7 +66,7 @@ class MigrationRunner(Construct):
             "Run",
             service_token=provider.service_token,
             resource_type="Custom::SkyglassMigrations",
-            properties={"Fingerprint": fingerprint()},
+            properties={"Fingerprint": fingerprint(), "DeployNonce": deploy_nonce},
         )
         acknowledge(
             provider,

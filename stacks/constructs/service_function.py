@@ -1,9 +1,10 @@
 """``ServiceFunction``: one Lambda with the defaults every skyglass function shares.
 
-arm64, the runtime of ``runtime.py``, memory and timeout from its ``FunctionSpec`` (the manifest),
-the core layers, X-Ray active tracing, its own log group with the configured retention, and the
-Powertools environment (service name, log level, metrics namespace). The code asset is the
-``functions/`` package alone, so handler paths read ``functions.<name>.handler.<entry>``.
+arm64, the runtime of ``runtime.py``, memory, timeout and dependency layer from its ``FunctionSpec``
+(the manifest), the skyglass package layer, X-Ray active tracing, its own log group with the
+configured retention, and the Powertools environment (service name, log level, metrics namespace).
+The code asset is the ``functions/`` package alone, so handler paths read
+``functions.<name>.handler.<entry>``.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ class ServiceFunction(Construct):
             architecture=ARCHITECTURE,
             handler=spec.handler,
             code=functions_code(),
-            layers=layer.layers,
+            layers=layer.layers_for(spec.layer),
             memory_size=spec.memory_mb,
             timeout=Duration.seconds(spec.timeout_s),
             tracing=lambda_.Tracing.ACTIVE,
@@ -122,7 +123,12 @@ class FunctionFactory:
 
     def __init__(self, scope: Construct, *, config: SkyglassConfig, environment: Mapping[str, str]):
         self.scope = scope
-        self.layer = CoreLayer(scope, "CoreLayer", deps_dir=Path(config.deps_layer_dir), strict=config.strict)
+        self.layer = CoreLayer(
+            scope,
+            "CoreLayer",
+            deps_dirs={"full": Path(config.deps_layer_dir), "ingest": Path(config.ingest_layer_dir)},
+            strict=config.strict,
+        )
         self.defaults = FunctionDefaults(
             stage=config.stage,
             log_retention_days=config.log_retention_days,

@@ -86,5 +86,6 @@ def test_coldstart_smoke_measures_imports_and_first_requests(tmp_path: Path) -> 
         row = next(line for line in text.splitlines() if line.startswith(f"| {name}:"))
         cells = [c.strip() for c in row.strip("|").split("|")]
         assert _number(cells[2]) > 0 and _number(cells[3]) > 0, row  # import ms, package MiB
+        assert cells[4] == "-" or _number(cells[4]) > 0, row  # layer MiB, when `make layers` ran
     serve = _numbers(text, "`skyglass serve`: seconds from spawn until")
     assert all(_number(c) > 0 for c in serve[1:])

@@ -13,24 +13,29 @@ import importlib.util
 import json
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import boto3
+import moto.sqs.models as moto_sqs
 import pytest
 from moto import mock_aws
 
 from functions.api.handler import handler as api_handler
 from functions.ingest.handler import handler as ingest_handler
+from functions.manifest import FUNCTIONS
 from functions.migrate.handler import handler as migrate_handler
 from functions.worker.handler import handler as worker_handler
 from skyglass.adapters import secrets
 from skyglass.bootstrap import reset_function_runtimes
 from skyglass.contracts.messages import QueueMessage
+from skyglass.local import cli as cli_module
 from skyglass.local.cli import main as cli
 from skyglass.ports.keys import entry_id
+from skyglass.processing.deliveries import retry_delay_seconds
 from tests.support.api import basic_auth, make_event
 from tests.support.clickhouse_http import ChdbHttpServer
 from tests.support.data_api import FakeRdsData, data_api_double
@@ -38,6 +43,8 @@ from tests.support.data_api import FakeRdsData, data_api_double
 pytestmark = pytest.mark.postgres
 
 BUCKET, QUEUE, DLQ = "skyglass-raw", "skyglass-ingest", "skyglass-ingest-dlq"
+# The data stack's visibility timeout: six times the worker's timeout plus its batching window.
+VISIBILITY_SECONDS = 6 * FUNCTIONS["worker"]["timeout_s"] + FUNCTIONS["worker"]["batching_window_s"]
 PK, SK = "pk-sg-lambda", "sk-sg-lambda"
 CH_PASSWORD = "ch/p@ss word"
 
@@ -82,7 +89,8 @@ def stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fresh_postgres_url: s
             "QueueArn"
         ]
         policy = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2})
-        queue_url = sqs.create_queue(QueueName=QUEUE, Attributes={"RedrivePolicy": policy})["QueueUrl"]
+        attributes = {"RedrivePolicy": policy, "VisibilityTimeout": str(VISIBILITY_SECONDS)}
+        queue_url = sqs.create_queue(QueueName=QUEUE, Attributes=attributes)["QueueUrl"]
         secret = boto3.client("secretsmanager").create_secret(
             Name="skyglass/clickhouse", SecretString=json.dumps({"password": CH_PASSWORD})
         )
@@ -273,6 +281,92 @@ def test_api_answers_503_with_retry_after_while_aurora_resumes(stack: Stack):
     assert headers["retry-after"] == "10"
     status, _, body = http(api_handler, "GET", "/api/public/projects")
     assert status == 200 and json.loads(body)["data"][0]["name"] == "shop"
+
+
+@contextmanager
+def sqs_clock_ahead(seconds: float) -> Iterator[None]:
+    """Let moto's SQS see the time ``seconds`` later (visibility timeouts run out meanwhile)."""
+    real_s, real_ms = moto_sqs.unix_time, moto_sqs.unix_time_millis
+    moto_sqs.unix_time = lambda dt=None: real_s(dt) + seconds  # type: ignore[assignment]
+    moto_sqs.unix_time_millis = lambda dt=None: real_ms(dt) + seconds * 1000  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        moto_sqs.unix_time, moto_sqs.unix_time_millis = real_s, real_ms
+
+
+def test_a_cold_worker_waits_for_aurora_to_resume_instead_of_failing_the_batch(stack: Stack):
+    deploy(stack)
+    # Given an accepted batch with a priced generation, and a worker that has never run (no
+    # cached project models) while Aurora is paused: its first Data API call answers "resuming"
+    assert http(ingest_handler, "POST", "/api/public/ingestion", body=BATCH)[0] == 207
+    reset_function_runtimes()
+    stack.aurora.resume_after(1)
+    calls = stack.aurora.count("execute_statement")
+    # When the worker gets the batch
+    reply = worker_handler(sqs_event(receive(stack)), LambdaContext())
+    # Then it waited for the resume and processed everything: nothing to retry
+    assert reply == {"batchItemFailures": []}
+    assert stack.aurora.count("execute_statement") > calls + 1  # the refused call, then the real read
+    status, _, body = http(api_handler, "GET", "/api/public/observations/g1")
+    assert status == 200, body
+    assert json.loads(body)["model"] == "gpt-4o"
+
+
+def test_items_still_failing_retryably_come_back_soon_and_poison_keeps_the_full_timeout(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+):
+    deploy(stack)
+    # Given a good request and a message naming a blob that does not exist
+    assert http(ingest_handler, "POST", "/api/public/ingestion", body=BATCH)[0] == 207
+    poison = QueueMessage(
+        blob_key=f"raw/2026/01/01/10/1767261600000-ingestion-x-{uuid.uuid4().hex}.json",
+        project_id="x",
+        kind="ingestion",
+        received_at=datetime(2026, 1, 1, 10, tzinfo=UTC),
+    )
+    stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=poison.model_dump_json())
+    messages = receive(stack)
+    good = next(m["MessageId"] for m in messages if poison.blob_key not in m["Body"])
+    # And a cold worker allowed no wait, while Aurora stays paused
+    monkeypatch.setenv("SKYGLASS_META_RESUME_WAIT_SECONDS", "0")
+    reset_function_runtimes()
+    stack.aurora.resume_after(10**6)
+    # When the worker gets both
+    reply = worker_handler(sqs_event(messages), LambdaContext())
+    # Then both are reported failed and hidden for now
+    assert len(reply["batchItemFailures"]) == 2
+    assert receive(stack) == []
+    # And 31 s later (far short of the queue's visibility timeout) only the retryable one is back
+    with sqs_clock_ahead(retry_delay_seconds(1) + 1):
+        again = receive(stack)
+    assert [m["MessageId"] for m in again] == [good]
+    assert again[0]["Attributes"]["ApproximateReceiveCount"] == "2"
+    # And once Aurora is up it goes through; the poison waits out the full visibility timeout
+    stack.aurora.resume_after(0)
+    assert worker_handler(sqs_event(again), LambdaContext()) == {"batchItemFailures": []}
+    with sqs_clock_ahead(VISIBILITY_SECONDS + 1):
+        assert [poison.blob_key in m["Body"] for m in receive(stack)] == [True]
+
+
+def test_the_key_cli_waits_for_a_paused_aurora_and_says_so(
+    stack: Stack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+):
+    migrate_handler({"RequestType": "Create"}, LambdaContext())
+    capsys.readouterr()
+    # Given a paused cluster whose first Data API call answers "resuming"
+    stack.aurora.resume_after(1)
+    # When the operator creates a key
+    assert cli(["keys", "create", "--project", "shop", "--public-key", PK, "--secret-key", SK]) == 0
+    # Then it waited, telling the operator why, and the key works at the ingest function
+    err = capsys.readouterr().err
+    assert "the metadata database is resuming" in err and "retrying in 1 s" in err
+    assert http(ingest_handler, "POST", "/api/public/ingestion", body=BATCH)[0] == 207
+    # And when Aurora stays unavailable past the wait, it stops with the reason instead of a traceback
+    monkeypatch.setattr(cli_module, "RESUME_WAIT_SECONDS", 0.0)
+    stack.aurora.resume_after(10**6)
+    assert cli(["keys", "create", "--project", "shop"]) == 1
+    assert "error: the metadata database is resuming" in capsys.readouterr().err
 
 
 def test_migrate_waits_out_a_resume_and_delete_is_a_no_op(stack: Stack):

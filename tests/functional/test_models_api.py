@@ -22,7 +22,7 @@ from skyglass.auth.keys import CreatedKeyPair, create_key_pair
 from skyglass.auth.service import Authenticator
 from skyglass.domain.pricing_match import match_model
 from skyglass.domain.pricing_models import ModelPrice, load_default_models
-from skyglass.errors import StoreUnavailable
+from skyglass.errors import StoreResuming, StoreUnavailable
 from skyglass.query.models import ProjectModelsCache, project_models, project_models_provider
 from skyglass.settings import Settings
 from tests.functional.test_projects_api import sdk_transport
@@ -513,3 +513,71 @@ def test_project_models_cache_serves_stale_models_when_the_store_is_down():
     assert [m.id for m in cache.get(project.id)] == ["m1"]
     with pytest.raises(StoreUnavailable):
         cache.get("never-read")
+
+
+class _SleepingClock(_Clock):
+    """A clock that moves only when slept on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sleeps: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def _resuming_store(times: int) -> tuple[FakeMetaStore, str]:
+    """A store with one model of one project, whose next ``times`` model reads answer "resuming"."""
+    meta = FakeMetaStore()
+    project = meta.ensure_project(meta.ensure_organization("o").id, "p")
+    meta.put_model(
+        project.id,
+        ModelPrice.model_validate({"id": "m1", "modelName": "m", "matchPattern": "^m$", "inputPrice": 1.0}),
+    )
+    read = meta.list_models
+    left = [times]
+
+    def resuming(project_id: str) -> Any:
+        if left[0] > 0:
+            left[0] -= 1
+            raise StoreResuming("the metadata database is resuming")
+        return read(project_id)
+
+    meta.list_models = resuming  # type: ignore[method-assign]
+    return meta, project.id
+
+
+def test_project_models_cache_without_a_copy_waits_for_a_resuming_store():
+    # Given a fresh cache (a cold worker) and a store that answers "resuming" twice
+    meta, project_id = _resuming_store(2)
+    clock = _SleepingClock()
+    cache = ProjectModelsCache(meta, ttl_seconds=30, clock=clock, sleep=clock.sleep)
+    # When the worker asks, allowed to wait 45 s
+    models = cache.get(project_id, resume_wait_seconds=45)
+    # Then it waited (1 s, then 2 s) and got the project's models
+    assert [m.id for m in models] == ["m1"]
+    assert clock.sleeps == [1.0, 2.0]
+
+
+def test_project_models_cache_gives_up_after_the_wait_and_never_waits_with_a_copy():
+    # Given a store that keeps resuming for longer than the allowed wait
+    meta, project_id = _resuming_store(10**6)
+    clock = _SleepingClock()
+    cache = ProjectModelsCache(meta, ttl_seconds=30, clock=clock, sleep=clock.sleep)
+    # Then the read fails retryably once 10 s are spent, and without a wait budget at once
+    with pytest.raises(StoreResuming):
+        cache.get(project_id, resume_wait_seconds=10)
+    assert sum(clock.sleeps) <= 10
+    clock.sleeps.clear()
+    with pytest.raises(StoreResuming):
+        cache.get(project_id)
+    assert clock.sleeps == []
+    # And with a (stale) copy the copy is served at once instead of waiting
+    meta2, project2 = _resuming_store(0)
+    cache2 = ProjectModelsCache(meta2, ttl_seconds=30, clock=clock, sleep=clock.sleep)
+    cache2.get(project2)
+    meta2.list_models = meta.list_models  # type: ignore[method-assign]
+    clock.now += 60
+    assert [m.id for m in cache2.get(project2, resume_wait_seconds=45)] == ["m1"]
+    assert clock.sleeps == []

@@ -1,8 +1,9 @@
 """One real synthesis of the whole CDK app per test session (per xdist worker), shared by the tests.
 
 The app is composed exactly as ``app.py`` does (``cdk.json``'s feature flags, cdk-nag on), with test
-context: a ClickHouse URL, an alarm e-mail, and a dependency-layer folder that does not exist, so
-the placeholder layer is used and no test needs the network or a ``make layers`` build.
+context: a ClickHouse URL, an alarm e-mail, a pinned deploy nonce, and a dependency-layer folder
+that does not exist, so the placeholder layer is used and no test needs the network or a ``make
+layers`` build.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from stacks.composition import SkyglassStacks, cdk_json_context, compose
 STAGE = "ci"
 CLICKHOUSE_URL = "clickhouses://ch.example.com:8443/skyglass"
 ALARM_EMAIL = "ops@example.com"
+DEPLOY_NONCE = "20260101T000000Z-test"
 
 
 def app_context(deps_dir: Path, **overrides: Any) -> dict[str, Any]:
@@ -35,6 +37,8 @@ def app_context(deps_dir: Path, **overrides: Any) -> dict[str, Any]:
         "skyglass:clickhouse_url": CLICKHOUSE_URL,
         "skyglass:alarm_email": ALARM_EMAIL,
         "skyglass:deps_layer_dir": str(deps_dir),
+        "skyglass:ingest_layer_dir": str(deps_dir / "ingest"),
+        "skyglass:deploy_nonce": DEPLOY_NONCE,  # reproducible templates
         **overrides,
     }
 

@@ -14,6 +14,7 @@ import pytest
 from aws_cdk import App
 
 from stacks.composition import cdk_json_context, compose
+from stacks.config import SkyglassConfig
 from stacks.constructs.runtime import PYTHON_VERSION, ROOT, RUNTIME
 from tests.infra.conftest import CLICKHOUSE_URL, app_context
 
@@ -29,7 +30,11 @@ def test_python_app_py_synthesizes_offline_without_credentials(tmp_path: Path) -
         JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
         # What `cdk synth -c …` would pass; the layer folder does not exist, so no network is needed.
         CDK_CONTEXT_JSON=json.dumps(
-            {"skyglass:deps_layer_dir": str(tmp_path / "no-build"), "skyglass:clickhouse_url": CLICKHOUSE_URL}
+            {
+                "skyglass:deps_layer_dir": str(tmp_path / "no-build"),
+                "skyglass:ingest_layer_dir": str(tmp_path / "no-build-ingest"),
+                "skyglass:clickhouse_url": CLICKHOUSE_URL,
+            }
         ),
     )
     # When app.py runs as the CDK CLI would run it
@@ -64,6 +69,16 @@ def test_makefile_builds_the_layer_for_the_functions_runtime() -> None:
     assert match is not None
     assert match.group(1) == PYTHON_VERSION
     assert RUNTIME.name == f"python{PYTHON_VERSION}"
+
+
+def test_makefile_builds_the_layers_where_the_stacks_look_for_them() -> None:
+    # Given the Makefile's layer folders and the config's defaults
+    makefile = (ROOT / "Makefile").read_text()
+    folders = dict(re.findall(r"^(LAYER_DIR|INGEST_LAYER_DIR)\s*:=\s*(\S+)", makefile, re.M))
+    defaults = SkyglassConfig()
+    # Then `make layers` fills exactly the folders the stacks package by default
+    assert folders == {"LAYER_DIR": defaults.deps_layer_dir, "INGEST_LAYER_DIR": defaults.ingest_layer_dir}
+    assert re.search(r"^layers: \$\(LAYER_DIR\)/\S+ \$\(INGEST_LAYER_DIR\)/\S+$", makefile, re.M)
 
 
 def test_stacks_import_no_runtime_code_but_the_manifest() -> None:

@@ -1,4 +1,4 @@
-"""CoreLayer (built folder vs placeholder) and the context → config parsing."""
+"""CoreLayer (built folders vs placeholder, one dependency layer per kind) and the context → config parsing."""
 
 from __future__ import annotations
 
@@ -23,10 +23,22 @@ def _layer_asset(app: App, stack: Stack, description_start: str) -> Path:
     return Path(app.outdir) / f"asset.{asset_hash}"
 
 
-def _layer_stack(tmp_path: Path, deps_dir: Path, *, strict: bool = False) -> tuple[App, Stack, CoreLayer]:
+def _layer_stack(
+    tmp_path: Path, deps_dir: Path, *, strict: bool = False, ingest_dir: Path | None = None
+) -> tuple[App, Stack, CoreLayer]:
     app = App(outdir=str(tmp_path / "cdk.out"), context=cdk_json_context())
     stack = Stack(app, "LayerTest")
-    return app, stack, CoreLayer(stack, "Layer", deps_dir=deps_dir, strict=strict)
+    dirs = {"full": deps_dir, "ingest": ingest_dir or tmp_path / "missing-ingest"}
+    layer = CoreLayer(stack, "Layer", deps_dirs=dirs, strict=strict)
+    layer.layers_for("full")
+    return app, stack, layer
+
+
+def _built(folder: Path, package: str, python: str = PYTHON_VERSION) -> Path:
+    (folder / "python" / package).mkdir(parents=True)
+    (folder / "python" / package / "__init__.py").write_text(f"NAME = {package!r}\n")
+    (folder / VERSION_MARKER).write_text(f"{python}\n")
+    return folder
 
 
 def test_unbuilt_dependency_layer_uses_a_placeholder_and_warns(tmp_path: Path) -> None:
@@ -35,23 +47,20 @@ def test_unbuilt_dependency_layer_uses_a_placeholder_and_warns(tmp_path: Path) -
     # When the stack is synthesized
     asset = _layer_asset(app, stack, "skyglass third-party")
     # Then the dependency layer is the placeholder, and a warning says how to build the real one
-    assert layer.built is False
+    assert layer.built == {"full": False}
     assert (asset / "python" / PLACEHOLDER_NOTE).is_file()
     Annotations.from_stack(stack).has_warning("*", Match.string_like_regexp("run `make layers`"))
 
 
 def test_built_dependency_layer_is_packaged_as_is(tmp_path: Path) -> None:
     # Given a built dependency folder for the functions' Python
-    deps = tmp_path / "deps"
-    (deps / "python" / "somepkg").mkdir(parents=True)
-    (deps / "python" / "somepkg" / "__init__.py").write_text("VERSION = 1\n")
-    (deps / VERSION_MARKER).write_text(f"{PYTHON_VERSION}\n")
+    deps = _built(tmp_path / "deps", "somepkg")
     app, stack, layer = _layer_stack(tmp_path, deps, strict=True)
     # When the stack is synthesized
     asset = _layer_asset(app, stack, "skyglass third-party")
     # Then the layer holds that folder (without the version marker) and nothing is warned
-    assert layer.built is True
-    assert (asset / "python" / "somepkg" / "__init__.py").read_text() == "VERSION = 1\n"
+    assert layer.built == {"full": True}
+    assert (asset / "python" / "somepkg" / "__init__.py").read_text() == "NAME = 'somepkg'\n"
     assert not (asset / VERSION_MARKER).exists()
     Annotations.from_stack(stack).has_no_warning("*", Match.any_value())
     # And both layers target arm64 and the functions' runtime
@@ -59,6 +68,23 @@ def test_built_dependency_layer_is_packaged_as_is(tmp_path: Path) -> None:
         "AWS::Lambda::LayerVersion",
         {"CompatibleArchitectures": ["arm64"], "CompatibleRuntimes": [f"python{PYTHON_VERSION}"]},
     )
+
+
+def test_each_kind_gets_its_own_folder_and_only_when_asked_for(tmp_path: Path) -> None:
+    # Given built full and ingest folders, and a stack whose functions use only the full layer
+    full, ingest = _built(tmp_path / "deps", "heavy"), _built(tmp_path / "ingest", "lean")
+    app, stack, layer = _layer_stack(tmp_path, full, ingest_dir=ingest, strict=True)
+    # Then only the full dependency layer exists
+    assert set(layer.deps) == {"full"}
+    # When a function asks for the ingest layer
+    ingest_layers = layer.layers_for("ingest")
+    # Then it gets the ingest folder and the same core layer, and the full layer is untouched
+    assert ingest_layers == [layer.deps["ingest"], layer.core]
+    Template.from_stack(stack).resource_count_is("AWS::Lambda::LayerVersion", 3)
+    assert (_layer_asset(app, stack, "skyglass ingest") / "python" / "lean").is_dir()
+    assert (_layer_asset(app, stack, "skyglass third-party") / "python" / "heavy").is_dir()
+    with pytest.raises(ValueError, match="unknown layer kinds"):
+        CoreLayer(Stack(App(), "Other"), "Layer", deps_dirs={"huge": full})
 
 
 def test_core_layer_ships_the_skyglass_package_without_caches(tmp_path: Path) -> None:
@@ -70,9 +96,7 @@ def test_core_layer_ships_the_skyglass_package_without_caches(tmp_path: Path) ->
 
 
 def test_layer_built_for_another_python_is_refused(tmp_path: Path) -> None:
-    deps = tmp_path / "deps"
-    (deps / "python" / "x").mkdir(parents=True)
-    (deps / VERSION_MARKER).write_text("3.9\n")
+    deps = _built(tmp_path / "deps", "x", python="3.9")
     with pytest.raises(ValueError, match=r"built for Python 3\.9"):
         _layer_stack(tmp_path, deps)
 
@@ -122,6 +146,7 @@ def test_command_line_strings_are_coerced() -> None:
         ({"clickhouse_url": "https://x"}, "clickhouses://"),
         ({"clickhouse_url": "clickhouses://u:secret@host:8443/db"}, "must not embed a password"),
         ({"worker_reserved_concurrency": 1}, ">= 2"),
+        ({"raw_ia_after_days": "7"}, r"raw_ia_after_days must be >= 30 \(got 7\).*STANDARD_IA"),
         ({"raw_bucket_versioned": "maybe"}, "expected true or false"),
         ({"stagee": "dev"}, "unknown skyglass context keys"),
     ],

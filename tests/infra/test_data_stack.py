@@ -105,7 +105,7 @@ def test_aurora_scales_to_zero_with_data_api_encrypted_and_protected(synth: Synt
     props = cluster["Properties"]
     # Then it is Serverless v2 that pauses at 0 ACU, with the Data API, encryption and protection on
     assert props["Engine"] == "aurora-postgresql"
-    assert props["EngineVersion"].split(".")[0] in ("16", "17")
+    assert props["EngineVersion"] == "18.4"
     assert props["ServerlessV2ScalingConfiguration"]["MinCapacity"] == 0
     assert props["ServerlessV2ScalingConfiguration"]["SecondsUntilAutoPause"] == 300
     assert props["EnableHttpEndpoint"] is True

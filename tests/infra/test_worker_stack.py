@@ -1,13 +1,27 @@
-"""The worker: SQS batches with partial failures, bounded concurrency, and migrations on every change."""
+"""The worker: SQS batches with partial failures, bounded concurrency, and migrations on every deploy."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from aws_cdk import App
+
 from functions.manifest import FUNCTIONS
+from skyglass.processing.deliveries import retry_delay_seconds
+from skyglass.settings import Settings
+from stacks.composition import cdk_json_context
+from stacks.config import load_config
 from stacks.constructs.migrations import fingerprint
 from stacks.specs import AWS_ONLY
-from tests.infra.conftest import Synth, actions_of, function_by_handler, only, policy_statements
+from tests.infra.conftest import (
+    DEPLOY_NONCE,
+    Synth,
+    actions_of,
+    function_by_handler,
+    only,
+    policy_statements,
+    resources,
+)
 
 WORKER = FUNCTIONS["worker"]
 
@@ -21,6 +35,18 @@ def test_worker_consumes_the_queue_in_batches_reporting_item_failures(synth: Syn
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     # And the pollers never outnumber the copies that may run
     assert mapping["ScalingConfig"] == {"MaximumConcurrency": synth.stacks.config.worker_reserved_concurrency}
+
+
+def test_retryable_failures_come_back_before_the_visibility_timeout(synth: Synth) -> None:
+    # Given the queue's visibility timeout
+    queue = next(
+        r["Properties"]
+        for r in resources(synth.template_json("data"), "AWS::SQS::Queue").values()
+        if "RedrivePolicy" in r["Properties"]
+    )
+    # Then the worker's sooner retry is always sooner, and its wait for Aurora fits its timeout
+    assert all(retry_delay_seconds(n) < queue["VisibilityTimeout"] for n in range(1, 10))
+    assert 2 * Settings().meta_resume_wait_seconds <= WORKER["timeout_s"]
 
 
 def test_worker_reserved_concurrency_protects_clickhouse(synth: Synth) -> None:
@@ -43,6 +69,7 @@ def test_worker_reads_raw_events_and_writes_analytics_but_cannot_ingest(synth: S
     assert {
         "sqs:ReceiveMessage",
         "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibility",  # retryable failures come back sooner than the timeout
         "s3:GetObject",
         "rds-data:ExecuteStatement",
         "secretsmanager:GetSecretValue",
@@ -52,11 +79,13 @@ def test_worker_reads_raw_events_and_writes_analytics_but_cannot_ingest(synth: S
     assert "sqs:SendMessage" not in actions
 
 
-def test_migrations_run_as_a_custom_resource_that_changes_with_the_migrations(synth: Synth) -> None:
+def test_migrations_run_on_every_deploy_as_a_custom_resource(synth: Synth) -> None:
     # Given the worker stack
     template = synth.template_json("worker")
     resource = only(template, "Custom::SkyglassMigrations")
-    # Then the custom resource carries the current migrations fingerprint (so a change re-runs it)
+    # Then the custom resource carries this synth's nonce (so every deploy re-runs it, whatever
+    # changed) and the current migrations fingerprint
+    assert resource["Properties"]["DeployNonce"] == DEPLOY_NONCE == synth.stacks.config.deploy_nonce
     assert resource["Properties"]["Fingerprint"] == fingerprint()
     # And its provider calls the migrate function
     migrate_id, migrate = function_by_handler(template, AWS_ONLY["migrate"].handler)
@@ -67,6 +96,16 @@ def test_migrations_run_as_a_custom_resource_that_changes_with_the_migrations(sy
         if r["Type"] == "AWS::Lambda::Function" and migrate_id in str(r["Properties"].get("Environment"))
     ]
     assert len(framework) == 1
+
+
+def test_each_synth_without_a_pinned_nonce_gets_a_new_one() -> None:
+    # Given the context of `cdk deploy` (no skyglass:deploy_nonce)
+    context = cdk_json_context()
+    # When two deploys synthesize their config
+    first, second = (load_config(App(context=context)).deploy_nonce for _ in range(2))
+    # Then each has its own nonce, and a pinned one is kept as given
+    assert first and second and first != second
+    assert load_config(App(context={**context, "skyglass:deploy_nonce": "n1"})).deploy_nonce == "n1"
 
 
 def test_worker_starts_only_after_the_migrations(synth: Synth) -> None:

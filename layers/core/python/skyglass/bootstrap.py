@@ -182,8 +182,12 @@ class Runtime:
         from skyglass.query.models import project_models_provider
 
         # Project models are read through a TTL cache: one metadata read per project per 30 s
-        # while data flows, none when idle (so Aurora can still pause).
-        return Processor(self.blobs, self.analytics, project_models=project_models_provider(self.meta))
+        # while data flows, none when idle (so Aurora can still pause). After an idle spell the
+        # first read wakes Aurora, and the worker waits for it rather than failing the batch.
+        models = project_models_provider(
+            self.meta, resume_wait_seconds=self.settings.meta_resume_wait_seconds
+        )
+        return Processor(self.blobs, self.analytics, project_models=models)
 
     def migrate_stores(
         self,
@@ -332,9 +336,10 @@ class _NoTracer:
 def lambda_tracer() -> Any:
     """Powertools' Tracer if ``aws_xray_sdk`` is installed, else a pass-through.
 
-    The X-Ray SDK costs ~0.2 s of imports on a cold start; a function built without it still gets
-    Lambda's own X-Ray segment when active tracing is on. The service name comes from
-    ``POWERTOOLS_SERVICE_NAME`` (set per function by the stacks).
+    Both Lambda layers ship the X-Ray SDK (``aws-lambda-powertools[tracer]`` in the ``aws`` extra),
+    so the functions' handlers and subsegments are traced; an install without it (a local one)
+    gets the pass-through. The service name comes from ``POWERTOOLS_SERVICE_NAME`` (set per
+    function by the stacks).
     """
     import importlib.util
 

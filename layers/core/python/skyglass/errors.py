@@ -89,3 +89,11 @@ class StoreUnavailable(DomainError):
     def __init__(self, message: str, *, retry_after: int = 2, detail: Any = None):
         super().__init__(message, detail=detail, headers={"Retry-After": str(retry_after)})
         self.retry_after = retry_after
+
+
+class StoreResuming(StoreUnavailable):
+    """A store is waking up (Aurora resuming from auto-pause) and will answer within seconds.
+
+    A request path answers it at once (503 + Retry-After); a caller that can afford to wait (the
+    worker, an operator's CLI) retries it with ``skyglass.resume.retry_while_resuming``.
+    """

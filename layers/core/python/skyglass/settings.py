@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     )
     worker_batch_messages: int = Field(100, description="Messages the local worker processes per batch.")
     worker_threads: int = Field(1, description="Local worker threads (chDB is in-process: keep it small).")
+    meta_resume_wait_seconds: float = Field(
+        45.0,
+        description="How long the worker waits for the metadata store to resume (Aurora waking from "
+        "auto-pause) before failing a batch retryably; well within the worker function's timeout.",
+    )
     api_key_cache_seconds: int = Field(60, description="How long a verified API key is cached in memory.")
     key_salt: str = Field(
         "", description="Extra salt (pepper) mixed into API secret hashes; keep it stable once set."

@@ -1,8 +1,11 @@
 """HTTP → API Gateway v2 event → the same handler the Lambda functions run.
 
-A raw ASGI app (served by uvicorn) that reads the request body with a size cap, builds a payload
-v2 event like API Gateway's HTTP API does, and resolves it on one dedicated thread: the Powertools
-resolver keeps per-request state at class level, exactly one request at a time — as in a Lambda.
+A raw ASGI app (served by uvicorn) that routes like the deployed HTTP API — by the routes of
+``functions/manifest.py``, API Gateway's ``{"message":"Not Found"}`` for a request no route
+matches (``skyglass.local.routes``) — reads the request body with a size cap, builds a payload v2
+event like API Gateway does (``routeKey`` and ``pathParameters`` of the matched route), and
+resolves it on one dedicated thread: the Powertools resolver keeps per-request state at class
+level, exactly one request at a time — as in a Lambda.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import orjson
 
 from skyglass.api.app import build_app, handle
 from skyglass.api.deps import ApiServices
+from skyglass.local.routes import NOT_FOUND_BODY, RouteMatch, RouteTable
 
 Scope = dict[str, Any]
 
@@ -28,8 +32,17 @@ def _json_error(status: int, message: str, error: str) -> tuple[int, list[tuple[
     return status, [(b"content-type", b"application/json")], body
 
 
-def build_event(scope: Scope, body: bytes) -> dict[str, Any]:
-    """The API Gateway HTTP API (payload format 2.0) event for one ASGI HTTP request."""
+def _request_path(scope: Scope) -> str:
+    """The path as sent (still percent-encoded), without the query string."""
+    raw_path = scope.get("raw_path")
+    return raw_path.decode("latin-1").split("?", 1)[0] if raw_path else str(scope["path"])
+
+
+def build_event(scope: Scope, body: bytes, match: RouteMatch | None = None) -> dict[str, Any]:
+    """The API Gateway HTTP API (payload format 2.0) event for one ASGI HTTP request.
+
+    ``match``: the route API Gateway selected (its key and path parameters); ``$default`` without.
+    """
     headers: dict[str, str] = {}
     cookies: list[str] = []
     for raw_name, raw_value in scope.get("headers", []):
@@ -43,12 +56,12 @@ def build_event(scope: Scope, body: bytes) -> dict[str, Any]:
     query: dict[str, str] = {}
     for key, value in parse_qsl(raw_qs, keep_blank_values=True):
         query[key] = f"{query[key]},{value}" if key in query else value
-    raw_path = scope.get("raw_path")
-    path = raw_path.decode("latin-1").split("?", 1)[0] if raw_path else scope["path"]
+    path = _request_path(scope)
+    route_key = match.route.key if match is not None else "$default"
     now = datetime.now(UTC)
     event: dict[str, Any] = {
         "version": "2.0",
-        "routeKey": "$default",
+        "routeKey": route_key,
         "rawPath": path,
         "rawQueryString": raw_qs,
         "headers": headers,
@@ -64,7 +77,7 @@ def build_event(scope: Scope, body: bytes) -> dict[str, Any]:
                 "userAgent": headers.get("user-agent", ""),
             },
             "requestId": f"local-{time.monotonic_ns()}",
-            "routeKey": "$default",
+            "routeKey": route_key,
             "stage": "$default",
             "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
             "timeEpoch": int(now.timestamp() * 1000),
@@ -75,6 +88,8 @@ def build_event(scope: Scope, body: bytes) -> dict[str, Any]:
         event["cookies"] = cookies
     if query:
         event["queryStringParameters"] = query
+    if match is not None and match.path_parameters:
+        event["pathParameters"] = dict(match.path_parameters)
     if body:
         event["body"] = base64.b64encode(body).decode()
     return event
@@ -83,9 +98,10 @@ def build_event(scope: Scope, body: bytes) -> dict[str, Any]:
 class LocalHttpApp:
     """ASGI application wrapping the public API resolver for ``skyglass serve``."""
 
-    def __init__(self, services: ApiServices, max_body_bytes: int):
+    def __init__(self, services: ApiServices, max_body_bytes: int, routes: RouteTable | None = None):
         self._services = services
         self._max_body = max_body_bytes
+        self._routes = routes or RouteTable()
         self._app = build_app()
         # one thread: the resolver is not re-entrant (see module docstring)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="skyglass-api")
@@ -131,6 +147,9 @@ class LocalHttpApp:
         return b"".join(chunks)
 
     async def _respond(self, scope: Scope, receive: Any) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        match = self._routes.match(scope["method"], _request_path(scope))
+        if match is None:  # API Gateway answers this itself; no function is invoked
+            return 404, [(b"content-type", b"application/json")], NOT_FOUND_BODY
         body = await self._read_body(scope, receive)
         if body is None:
             return _json_error(
@@ -138,7 +157,7 @@ class LocalHttpApp:
                 f"Request body exceeds the limit of {self._max_body} bytes (SKYGLASS_MAX_BODY_BYTES).",
                 "PayloadTooLargeError",
             )
-        event = build_event(scope, body)
+        event = build_event(scope, body, match)
         loop = asyncio.get_running_loop()
         result = await loop.run_in_executor(self._pool, handle, self._app, self._services, event, None)
         return _to_http(result)

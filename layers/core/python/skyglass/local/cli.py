@@ -3,7 +3,8 @@
 Every command reads the same settings (``SKYGLASS_*``) as the runtimes, so pointed at a deployed
 stack (``SKYGLASS_META_URL=aurora-data-api://…``, ``SKYGLASS_KEYS_URL=s3://…``,
 ``SKYGLASS_BLOB_URL=s3://…``, ``SKYGLASS_QUEUE_URL=https://sqs…``) it manages that stack's keys,
-replays its raw log and redrives its dead-letter queue.
+replays its raw log and redrives its dead-letter queue. The key commands wait (up to a minute, saying
+so) while a paused Aurora resumes, rather than failing on the first call.
 """
 
 from __future__ import annotations
@@ -11,10 +12,19 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
+from skyglass.errors import StoreResuming
+from skyglass.resume import retry_while_resuming
 from skyglass.settings import Settings
+
+T = TypeVar("T")
+
+# How long the key commands wait for a paused Aurora (the metadata store) to resume.
+RESUME_WAIT_SECONDS = 60.0
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -47,6 +57,19 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return serve(_settings(args))
 
 
+def _announce_resume(exc: StoreResuming, delay: float) -> None:
+    print(
+        f"{exc.message} (Aurora takes ~15-30 s to wake from auto-pause); retrying in {delay:.0f} s",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _while_resuming(call: Callable[[], T]) -> T:
+    """``call()``, waiting up to ``RESUME_WAIT_SECONDS`` for a paused metadata store to resume."""
+    return retry_while_resuming(call, budget_seconds=RESUME_WAIT_SECONDS, on_wait=_announce_resume)
+
+
 def _cmd_keys_create(args: argparse.Namespace) -> int:
     from skyglass.auth.projection import create_published_key_pair
     from skyglass.bootstrap import Runtime
@@ -55,15 +78,17 @@ def _cmd_keys_create(args: argparse.Namespace) -> int:
     runtime = Runtime(settings)
     try:
         # Against AWS (aurora-data-api:// metadata, an s3:// key projection) this writes both.
-        pair = create_published_key_pair(
-            runtime.meta,
-            runtime.key_projection,
-            args.project,
-            org_name=args.org,
-            public_key=args.public_key,
-            secret_key=args.secret_key,
-            note=args.note,
-            pepper=settings.key_salt,
+        pair = _while_resuming(
+            lambda: create_published_key_pair(
+                runtime.meta,
+                runtime.key_projection,
+                args.project,
+                org_name=args.org,
+                public_key=args.public_key,
+                secret_key=args.secret_key,
+                note=args.note,
+                pepper=settings.key_salt,
+            )
         )
     finally:
         runtime.close()
@@ -78,7 +103,8 @@ def _cmd_keys_list(args: argparse.Namespace) -> int:
 
     runtime = Runtime(_settings(args))
     try:
-        for project in runtime.meta.list_projects():
+        projects = _while_resuming(runtime.meta.list_projects)
+        for project in projects:
             for key in runtime.meta.list_api_keys(project.id):
                 state = "revoked" if key.revoked_at else "active"
                 print(f"{project.name}\t{key.public_key}\t{key.display_secret_key}\t{state}")
@@ -93,7 +119,9 @@ def _cmd_keys_revoke(args: argparse.Namespace) -> int:
 
     runtime = Runtime(_settings(args))
     try:
-        revoked = revoke_published_key(runtime.meta, runtime.key_projection, args.public_key)
+        revoked = _while_resuming(
+            lambda: revoke_published_key(runtime.meta, runtime.key_projection, args.public_key)
+        )
     finally:
         runtime.close()
     print("revoked" if revoked else f"no such key: {args.public_key}")
@@ -110,7 +138,7 @@ def _cmd_keys_sync(args: argparse.Namespace) -> int:
         if projection is None:
             print("no key projection configured (SKYGLASS_KEYS_URL): nothing to sync")
             return 1
-        report = sync_projection(runtime.meta, projection)
+        report = _while_resuming(lambda: sync_projection(runtime.meta, projection))
     finally:
         runtime.close()
     print(f"key projection: {report.written} keys written, {report.removed} stale entries removed")

@@ -21,6 +21,7 @@ from skyglass.domain.pricing_models import ModelPrice, load_default_models, load
 from skyglass.domain.queries import PageRequest
 from skyglass.errors import NotFound, StoreUnavailable
 from skyglass.ports.meta import MetaStore
+from skyglass.resume import retry_while_resuming
 
 log = logging.getLogger(__name__)
 
@@ -128,9 +129,10 @@ def get_model(meta: MetaStore, project_id: str, model_id: str) -> ModelView:
 class ProjectModelsCache:
     """Each project's own models as ``ModelPrice``, kept ``ttl_seconds`` (thread-safe).
 
-    When the store fails, a stale copy is served rather than failing the batch; with no copy at
-    all the ``StoreUnavailable`` propagates, so the messages are retried instead of priced
-    without the project's prices.
+    When the store fails, a stale copy is served rather than failing the batch. With no copy at
+    all, a store that is resuming (Aurora waking from auto-pause) is waited for, up to
+    ``resume_wait_seconds``; any other ``StoreUnavailable`` (or a resume that outlasts the wait)
+    propagates, so the messages are retried instead of priced without the project's prices.
     """
 
     def __init__(
@@ -138,28 +140,35 @@ class ProjectModelsCache:
         meta: MetaStore,
         ttl_seconds: float = PROJECT_MODELS_TTL_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ):
         self._meta = meta
         self._ttl = ttl_seconds
         self._clock = clock
+        self._sleep = sleep
         self._entries: dict[str, tuple[float, list[ModelPrice]]] = {}
         self._lock = threading.Lock()
 
-    def get(self, project_id: str) -> list[ModelPrice]:
+    def get(self, project_id: str, *, resume_wait_seconds: float = 0.0) -> list[ModelPrice]:
         now = self._clock()
         with self._lock:
             hit = self._entries.get(project_id)
         if hit is not None and hit[0] > now:
             return list(hit[1])
         try:
-            fresh = [stored.model for stored in self._meta.list_models(project_id)]
+            fresh = retry_while_resuming(
+                lambda: [stored.model for stored in self._meta.list_models(project_id)],
+                budget_seconds=0.0 if hit is not None else resume_wait_seconds,
+                sleep=self._sleep,
+                clock=self._clock,
+            )
         except StoreUnavailable:
             if hit is None:
                 raise
             log.warning("metadata store unavailable: using stale models of project %s", project_id)
             return list(hit[1])
         with self._lock:
-            self._entries[project_id] = (now + self._ttl, fresh)
+            self._entries[project_id] = (self._clock() + self._ttl, fresh)
         return list(fresh)
 
     def invalidate(self, project_id: str | None = None) -> None:
@@ -183,18 +192,21 @@ def _cache_for(meta: MetaStore) -> ProjectModelsCache:
         return cache
 
 
-def project_models(meta: MetaStore, project_id: str) -> list[ModelPrice]:
+def project_models(meta: MetaStore, project_id: str, *, resume_wait_seconds: float = 0.0) -> list[ModelPrice]:
     """The project's own models for cost enrichment (pass as ``project_models=``), TTL-cached.
 
     One cache per store object, so the worker can call this for every batch: the store is read
-    at most once per project every ``PROJECT_MODELS_TTL_SECONDS``.
+    at most once per project every ``PROJECT_MODELS_TTL_SECONDS``. ``resume_wait_seconds``: how
+    long to wait for a resuming store when there is no copy yet (see ``ProjectModelsCache``).
     """
-    return _cache_for(meta).get(project_id)
+    return _cache_for(meta).get(project_id, resume_wait_seconds=resume_wait_seconds)
 
 
-def project_models_provider(meta: MetaStore) -> Callable[[str], list[ModelPrice]]:
+def project_models_provider(
+    meta: MetaStore, *, resume_wait_seconds: float = 0.0
+) -> Callable[[str], list[ModelPrice]]:
     """``project_models`` bound to one store: project id → its models (the worker's provider)."""
-    return functools.partial(project_models, meta)
+    return functools.partial(project_models, meta, resume_wait_seconds=resume_wait_seconds)
 
 
 def invalidate_project_models(meta: MetaStore, project_id: str) -> None:

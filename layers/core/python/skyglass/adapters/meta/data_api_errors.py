@@ -1,7 +1,8 @@
 """DB-API 2.0 errors of the Data API driver, and how botocore failures map onto them.
 
 ``DatabaseResumingException`` (a paused Aurora cluster waking up) is not a DB-API error but
-``DatabaseResuming``, a ``StoreUnavailable``: the request answers 503 + Retry-After at once.
+``DatabaseResuming``, a ``StoreResuming``: a request answers 503 + Retry-After at once, while the
+worker and the CLI wait for the resume (``skyglass.resume``).
 Errors that carry a PostgreSQL SQLSTATE map by its class (23 → ``IntegrityError``, so SQLAlchemy
 raises its ``IntegrityError`` and the store can tell a conflict from an outage).
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from skyglass.errors import StoreUnavailable
+from skyglass.errors import StoreResuming
 
 # Retry-After while Aurora resumes from auto-pause (it takes about 15 seconds).
 RESUME_RETRY_AFTER = 10
@@ -57,7 +58,7 @@ class NotSupportedError(DatabaseError):
     pass
 
 
-class DatabaseResuming(StoreUnavailable):
+class DatabaseResuming(StoreResuming):
     """Aurora is resuming from auto-pause: retry in a few seconds (503 + Retry-After)."""
 
     def __init__(self, message: str = "the metadata database is resuming; retry shortly"):
