@@ -36,6 +36,7 @@ PROVIDED_BY_LAMBDA = frozenset({"boto3", "botocore", "s3transfer"})
 FULL_EXTRAS = ("aws",)
 INGEST_ROOTS = (
     "aws-lambda-powertools",
+    "googleapis-common-protos",  # google.rpc.Status: the OTLP endpoint's error bodies
     "opentelemetry-proto",
     "orjson",
     "protobuf",
