@@ -35,7 +35,7 @@ test: lint
 bench: install
 	$(BIN)/python -m bench.coldstart
 	$(BIN)/python -m bench.processing --spans 200000 --batch-messages 100,10,0
-	$(BIN)/python -m bench.query --traces 100000 --granularity
+	$(BIN)/python -m bench.query --traces 100000 --layout
 	$(BIN)/python -m bench.ingest --duration 60 --senders 4 --peers skyglass,phoenix --profile
 	$(BIN)/python -m bench.ingest --duration 60 --senders 4 --peers skyglass --rate 3000
 

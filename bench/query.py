@@ -37,45 +37,55 @@ DAILY_COST_SQL = (
 )
 
 
-def granularity_experiment(ex: Any, shape: dataset.DatasetShape, tries: int = 30) -> str:
-    """Time a trace's observations (the read behind trace-by-id) on copies of ``observations``
-    with smaller granules, to show what the table setting costs; the copies are dropped after."""
+def layout_experiment(ex: Any, shape: dataset.DatasetShape, tries: int = 30) -> str:
+    """Time a trace's observations (the read behind trace-by-id) on the table as migrated and on a
+    copy in the layout before migration 0002 (sorted by id, default 10 MiB granules, read by a
+    bloom-filter match then FINAL by id); the copy is dropped after."""
+    from skyglass.adapters.analytics.reads.lookups import rows_of_traces
     from skyglass.adapters.analytics.reads.observations import OBSERVATION_ALL_COLUMNS
+    from skyglass.adapters.analytics.reads.params import SqlParams
 
-    def sql(name: str) -> str:
-        return (
-            f"SELECT {OBSERVATION_ALL_COLUMNS} FROM {name} FINAL WHERE project_id = {{p:String}} "
-            f"AND id IN (SELECT id FROM {name} WHERE project_id = {{p:String}} AND trace_id IN {{ids:Array(String)}}) "
+    def current(ids: list[str]) -> tuple[str, dict[str, Any]]:
+        params = SqlParams(shape.project_id)
+        sql = f"SELECT {OBSERVATION_ALL_COLUMNS} FROM {rows_of_traces(ids, params)} ORDER BY start_time, id"
+        return sql, params.values
+
+    def before(ids: list[str]) -> tuple[str, dict[str, Any]]:
+        sql = (
+            f"SELECT {OBSERVATION_ALL_COLUMNS} FROM bench_obs_by_id FINAL WHERE project_id = {{p:String}} "
+            "AND id IN (SELECT id FROM bench_obs_by_id WHERE project_id = {p:String} AND trace_id IN {ids:Array(String)}) "
             "AND trace_id IN {ids:Array(String)} AND is_deleted = 0 ORDER BY start_time, id"
         )
+        return sql, {"p": shape.project_id, "ids": ids}
 
-    variants = [("observations (as migrated: 8192 rows / 10 MiB granules)", "observations", "")]
-    variants += [(f"copy with index_granularity_bytes = {size}", f"bench_obs_{size}", size) for size in
-                 ("1048576", "262144")]  # fmt: skip
+    ex.command("DROP TABLE IF EXISTS bench_obs_by_id")
+    ex.command("CREATE TABLE bench_obs_by_id AS observations ENGINE = ReplacingMergeTree(row_version, is_deleted) "
+               "ORDER BY (project_id, id) SETTINGS index_granularity_bytes = 10485760")  # fmt: skip
+    ex.command("INSERT INTO bench_obs_by_id SELECT * FROM observations")
+    variants = [
+        ("sorted by (project_id, trace_id, id), 256 KiB granules, key in PREWHERE (as migrated)",
+         "observations", current),
+        ("sorted by (project_id, id), 10 MiB granules, bloom match then FINAL by id (before 0002)",
+         "bench_obs_by_id", before),
+    ]  # fmt: skip
     rng = random.Random(9)
     rows = []
-    for label, name, size in variants:
-        if size:
-            ex.command(f"DROP TABLE IF EXISTS {name}")
-            ex.command(f"CREATE TABLE {name} AS observations ENGINE = ReplacingMergeTree(event_ts, is_deleted) "
-                       f"ORDER BY (project_id, id) SETTINGS index_granularity_bytes = {size}")  # fmt: skip
-            ex.command(f"INSERT INTO {name} SELECT * FROM observations")
+    for label, name, make in variants:
         timings = []
         for _ in range(tries):
-            params = {"p": shape.project_id, "ids": [shape.trace_id(rng.randrange(shape.traces))]}
+            sql, params = make([shape.trace_id(rng.randrange(shape.traces))])
             t = time.perf_counter()
-            ex.query(sql(name), params)
+            ex.query(sql, params)
             timings.append((time.perf_counter() - t) * 1000)
         parts = ex.query(
-            "SELECT sum(marks) AS marks, sum(data_compressed_bytes) AS bytes FROM system.parts "
-            "WHERE active AND table = {t:String}",
+            "SELECT sum(marks) AS marks, sum(data_compressed_bytes) AS bytes, count() AS parts "
+            "FROM system.parts WHERE active AND table = {t:String}",
             {"t": name},
         )[0]
-        rows.append([label, int(parts["marks"]), int(parts["bytes"]) / 2**20, percentile(timings, 50),
-                     percentile(timings, 99)])  # fmt: skip
-        if size:
-            ex.command(f"DROP TABLE {name}")
-    return table(["observations table", "marks", "compressed MiB", "p50 ms", "p99 ms"], rows)
+        rows.append([label, int(parts["parts"]), int(parts["marks"]), int(parts["bytes"]) / 2**20,
+                     percentile(timings, 50), percentile(timings, 99)])  # fmt: skip
+    ex.command("DROP TABLE bench_obs_by_id")
+    return table(["observations table", "parts", "marks", "compressed MiB", "p50 ms", "p99 ms"], rows)
 
 
 def _du(path: Path) -> int:
@@ -83,7 +93,7 @@ def _du(path: Path) -> int:
 
 
 def load_dataset(
-    data_dir: Path, shape: dataset.DatasetShape, report: Report, granularity: bool = False
+    data_dir: Path, shape: dataset.DatasetShape, report: Report, layout: bool = False
 ) -> dict[str, Any]:
     """Write the data set, then time the daily cost SQL in process (chDB: one process per folder)."""
     from skyglass.bootstrap import Runtime
@@ -104,10 +114,10 @@ def load_dataset(
             t = time.perf_counter()
             rows = store.executor.query(DAILY_COST_SQL, params)
             timings.append((time.perf_counter() - t) * 1000)
-        if granularity:
+        if layout:
             report.add(
-                "Experiment: the observations of one trace (SQL in process) by granule size",
-                granularity_experiment(store.executor, shape),
+                "Experiment: the observations of one trace (SQL in process) by table layout",
+                layout_experiment(store.executor, shape),
             )
     finally:
         runtime.close()
@@ -216,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", default=str(RESULTS), help="file to append to ('-' prints only)")
     parser.add_argument("--keep-data", action="store_true")
     parser.add_argument(
-        "--granularity", action="store_true", help="also time trace reads on copies with smaller granules"
+        "--layout", action="store_true", help="also time trace reads on a copy in the layout before 0002"
     )
     args = parser.parse_args(argv)
     report = Report("Query latency")
@@ -230,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
             server.stop()
         print(f"loading {args.traces:,} traces ...", flush=True)
         shape = dataclasses.replace(shape, project_id=project_id)
-        loaded = load_dataset(root, shape, report, args.granularity)
+        loaded = load_dataset(root, shape, report, args.layout)
         server = SkyglassServer("skyglass", root, public_key=server.public_key, secret_key=server.secret_key)
         server.start()
         try:

@@ -67,8 +67,9 @@ def test_processing_smoke_stores_every_span(tmp_path: Path) -> None:
 
 def test_query_smoke_answers_every_query(tmp_path: Path) -> None:
     out = tmp_path / "results.md"
-    assert query.main(["--traces", "300", "--requests", "5", "--results", str(out)]) == 0
+    assert query.main(["--traces", "300", "--requests", "5", "--layout", "--results", str(out)]) == 0
     text = out.read_text()
+    assert "by table layout" in text  # the layout experiment ran on both tables
     section = text.split("**Latency (ms)**", 1)[1]
     rows = [line for line in section.splitlines() if line.startswith("| ") and "---" not in line][1:]
     assert len(rows) >= 5
