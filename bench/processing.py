@@ -138,6 +138,7 @@ def run_case(
         for method in (
             "load_deletions",
             "insert_events",
+            "stored_event_times",
             "load_events",
             "upsert_traces",
             "upsert_observations",

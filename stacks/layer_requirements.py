@@ -42,6 +42,7 @@ INGEST_ROOTS = (
     "protobuf",
     "pydantic",
     "pydantic-settings",
+    "zlib-ng",  # gzip request bodies (contracts/compression.py)
 )
 LAYERS = ("full", "ingest")
 

@@ -20,6 +20,7 @@ from skyglass.contracts.otlp import (
     decode_export_request,
     encode_response,
     iter_spans,
+    screen_protobuf_spans,
     validate_spans,
 )
 from skyglass.domain.otel.span import INVALID_PARENT_SPAN_ID, INVALID_SPAN_ID, INVALID_TRACE_ID
@@ -292,6 +293,33 @@ def test_invalid_ids_are_rejected_individually_with_counts():
     assert f"2 with an {INVALID_TRACE_ID}" in message
     assert f"1 with an {INVALID_SPAN_ID}" in message
     assert f"1 with an {INVALID_PARENT_SPAN_ID}" in message
+
+
+@pytest.mark.parametrize(
+    ("trace_id", "span_id", "parent"),
+    [
+        (b"\x01" * 16, b"\x02" * 8, b""),
+        (b"\x01" * 16, b"\x02" * 8, b"\0" * 8),  # all-zero parent: no parent
+        (b"\x01" * 16, b"\x02" * 8, b"\0" * 3),  # all zero at any length: no parent
+        (b"\x01" * 16, b"\x02" * 8, b"\x03" * 3),
+        (b"\0" * 16, b"\x02" * 8, b""),
+        (b"\x01" * 15, b"\x02" * 8, b""),
+        (b"", b"\x02" * 8, b""),
+        (b"\x01" * 16, b"\0" * 8, b""),
+        (b"\x01" * 16, b"\x02" * 9, b"\x03" * 8),
+        (b"\0" * 15 + b"\x01", b"\x01" + b"\0" * 7, b"\0" * 7 + b"\x01"),
+    ],
+)
+def test_screening_raw_protobuf_ids_agrees_with_validating_decoded_spans(trace_id, span_id, parent):
+    # Given a request with one span with these ids
+    request = ExportTraceServiceRequest()
+    span = request.resource_spans.add().scope_spans.add().spans.add()
+    span.trace_id, span.span_id, span.parent_span_id, span.name = trace_id, span_id, parent, "s"
+    # When screened at ingest (raw ids) and validated in the worker (decoded spans)
+    screened = screen_protobuf_spans(request)
+    accepted, rejected, message = validate_spans(spans_of(request.SerializeToString()))
+    # Then both reach the same verdict with the same message
+    assert screened == (len(accepted), rejected, message)
 
 
 def test_invalid_json_ids_are_rejected_individually_and_base64_ids_tolerated():

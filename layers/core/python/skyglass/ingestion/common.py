@@ -16,7 +16,6 @@ import logging
 import threading
 import time
 import weakref
-import zlib
 from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from skyglass.contracts.compression import gunzip
 from skyglass.contracts.messages import BlobEnvelope, QueueMessage, SdkInfo, blob_key_for
 from skyglass.errors import InvalidRequest, PayloadTooLarge, StoreUnavailable, UnsupportedMediaType
 from skyglass.ports.blob import BlobStore
@@ -100,16 +100,7 @@ def decoded_content(request: HttpRequest, max_bytes: int) -> bytes:
         return request.body
     if encoding not in ("gzip", "x-gzip"):
         raise UnsupportedMediaType(f"Unsupported content encoding {encoding!r}: use gzip or none")
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        data = inflater.decompress(request.body, max_bytes + 1)  # bounded: no zip bombs
-    except zlib.error as exc:
-        raise InvalidRequest(f"Invalid gzip body: {exc}") from exc
-    if len(data) > max_bytes:
-        raise _too_large(max_bytes)
-    if not inflater.eof:
-        raise InvalidRequest("Invalid gzip body: truncated")
-    return data
+    return gunzip(request.body, max_bytes, _too_large(max_bytes).message)
 
 
 def require_json(headers: Mapping[str, str]) -> None:

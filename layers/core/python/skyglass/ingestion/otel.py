@@ -24,14 +24,13 @@ the same decoder and the same per-span validation, so it accepts exactly the spa
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from skyglass.contracts import otlp
 from skyglass.contracts.messages import BlobEnvelope
-from skyglass.domain.otel.span import OtelSpan
 from skyglass.errors import InvalidRequest
 from skyglass.ingestion.common import (
     DEFAULT_GATE,
@@ -82,19 +81,6 @@ def check_ingestion_version(value: str | None) -> None:
         )
 
 
-def _id_only_spans(message: Any) -> Iterable[OtelSpan]:
-    """The spans of a protobuf request with only their ids: enough for ``validate_spans``.
-
-    Mirrors ``contracts.otlp``'s reading of ids (lowercase hex; an all-zero parent is no parent)
-    so ingest and worker reject the same spans.
-    """
-    for resource_spans in message.resource_spans:
-        for scope_spans in resource_spans.scope_spans:
-            for span in scope_spans.spans:
-                parent = span.parent_span_id
-                yield OtelSpan(span.trace_id.hex(), span.span_id.hex(), parent.hex() if any(parent) else "")
-
-
 def screen_request(
     body: bytes, content_type: str | None, content_encoding: str, *, max_decompressed_bytes: int
 ) -> tuple[otlp.Encoding, int, int, str]:
@@ -106,9 +92,11 @@ def screen_request(
     request = otlp.decode_export_request(
         body, content_type, content_encoding, max_decompressed_bytes=max_decompressed_bytes
     )
-    spans = _id_only_spans(request.message) if request.message is not None else request.json_spans
-    accepted, rejected, message = otlp.validate_spans(spans)
-    return request.encoding, len(accepted), rejected, message
+    if request.message is not None:
+        accepted, rejected, message = otlp.screen_protobuf_spans(request.message)
+        return request.encoding, accepted, rejected, message
+    valid, rejected, message = otlp.validate_spans(request.json_spans)
+    return request.encoding, len(valid), rejected, message
 
 
 def otel_payload(

@@ -72,3 +72,18 @@ def span_problem(span: OtelSpan) -> str | None:
     if span.parent_span_id and not _valid_id(span.parent_span_id, SPAN_ID_HEX):
         return INVALID_PARENT_SPAN_ID
     return None
+
+
+def id_bytes_problem(trace_id: bytes, span_id: bytes, parent_span_id: bytes) -> str | None:
+    """``span_problem`` for the raw ids of a protobuf span, without building an ``OtelSpan``.
+
+    Same rule, on bytes: decoders turn bytes into lowercase hex (always valid hex) and read an
+    all-zero parent as no parent. Used to screen large export requests cheaply at ingest.
+    """
+    if len(trace_id) != TRACE_ID_HEX // 2 or not trace_id.strip(b"\0"):
+        return INVALID_TRACE_ID
+    if len(span_id) != SPAN_ID_HEX // 2 or not span_id.strip(b"\0"):
+        return INVALID_SPAN_ID
+    if parent_span_id.strip(b"\0") and len(parent_span_id) != SPAN_ID_HEX // 2:
+        return INVALID_PARENT_SPAN_ID
+    return None
