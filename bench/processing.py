@@ -15,6 +15,7 @@ import argparse
 import cProfile
 import importlib
 import pstats
+import resource
 import shutil
 import tempfile
 import time
@@ -150,6 +151,7 @@ def run_case(
         profiler = cProfile.Profile() if profile else None
         if profiler is not None:
             profiler.enable()
+        children_before = _children_cpu()
         per_batch, wall, cpu = drain(runtime, batch_messages, threads, limit_s)
         if profiler is not None:
             profiler.disable()
@@ -158,7 +160,8 @@ def run_case(
         stored = int(rows[0]["n"])
         left = runtime.queue.depth()
     finally:
-        runtime.close()
+        runtime.close()  # also stops (and reaps) the mapping helper processes
+    cpu += _children_cpu() - children_before
     return {
         "protocol": protocol,
         "batch_messages": f"{batch_messages}" if batch_messages else f"adaptive, {threads} thread(s)",
@@ -176,6 +179,12 @@ def run_case(
         "timers": timers,
         "profile": _profile_table(profiler) if profiler is not None else None,
     }
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's reaped children (the worker's mapping helpers)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _profile_table(profiler: cProfile.Profile, top: int = 20) -> str:

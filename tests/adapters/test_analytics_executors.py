@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import gzip
 import socket
+import threading
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta, timezone
@@ -284,3 +285,47 @@ def test_plain_clickhouse_connect_client_works_against_the_test_server(
         assert result.result_rows == [(0, "0"), (1, "1"), (2, "2")]
     finally:
         client.close()
+
+
+def test_a_query_does_not_wait_for_another_threads_query(analytics_executor: SqlExecutor) -> None:
+    # Given a slow query running in another thread (sleep(3) holds it for three seconds)
+    started, done = threading.Event(), threading.Event()
+
+    def slow() -> None:
+        started.set()
+        analytics_executor.query("SELECT sleep(3) AS s")
+        done.set()
+
+    thread = threading.Thread(target=slow)
+    thread.start()
+    started.wait()
+    # When this thread queries meanwhile
+    rows = analytics_executor.query("SELECT 42 AS n")
+    # Then it is answered while the slow query is still running
+    assert rows == [{"n": 42}]
+    assert not done.is_set()
+    thread.join()
+    assert done.is_set()
+
+
+def test_a_closed_chdb_executor_refuses_queries_from_every_thread(tmp_path: Path) -> None:
+    executor = ChdbExecutor(tmp_path / "chdb")
+    other: list[BaseException] = []
+    thread = threading.Thread(target=lambda: executor.query("SELECT 1 AS n"))
+    thread.start()
+    thread.join()  # that thread now has its own connection
+    executor.close()
+    executor.close()  # idempotent
+    with pytest.raises(StoreUnavailable):
+        executor.query("SELECT 1 AS n")
+
+    def later() -> None:
+        try:
+            executor.query("SELECT 1 AS n")
+        except BaseException as exc:
+            other.append(exc)
+
+    thread = threading.Thread(target=later)
+    thread.start()
+    thread.join()
+    assert [type(e) for e in other] == [StoreUnavailable]

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
     from skyglass.auth.projection import SyncReport
+    from skyglass.processing.mapping import BlobMapper
     from skyglass.processing.worker import Processor
 
 log = logging.getLogger(__name__)
@@ -187,7 +188,13 @@ class Runtime:
         models = project_models_provider(
             self.meta, resume_wait_seconds=self.settings.meta_resume_wait_seconds
         )
-        return Processor(self.blobs, self.analytics, project_models=models)
+        return Processor(self.blobs, self.analytics, project_models=models, mapper=self._mapper())
+
+    def _mapper(self) -> BlobMapper:
+        from skyglass.processing.mapping import InlineMapper, ProcessMapper
+
+        processes = self.settings.worker_processes
+        return ProcessMapper(processes) if processes > 0 else InlineMapper()
 
     def migrate_stores(
         self,
@@ -225,7 +232,7 @@ class Runtime:
 
     def close(self) -> None:
         """Close whatever was opened, in reverse order of dependency."""
-        for name in ("analytics", "meta", "queue"):
+        for name in ("processor", "analytics", "meta", "queue"):
             port = self.__dict__.get(name)
             close = getattr(port, "close", None)
             if close is not None:
@@ -254,7 +261,9 @@ def function_runtime(function: str) -> Runtime:
         if runtime is None:
             from skyglass.settings import get_settings
 
-            runtime = _function_runtimes[function] = Runtime(get_settings(), migrate=False)
+            # One batch per invocation and a fraction of a core: mapping stays in process.
+            settings = get_settings().model_copy(update={"worker_processes": 0})
+            runtime = _function_runtimes[function] = Runtime(settings, migrate=False)
     return runtime
 
 

@@ -74,6 +74,13 @@ class Settings(BaseSettings):
     )
     worker_batch_messages: int = Field(100, description="Messages the local worker processes per batch.")
     worker_threads: int = Field(1, description="Local worker threads (chDB is in-process: keep it small).")
+    worker_processes: int = Field(
+        1,
+        ge=0,
+        description="Helper processes that map blobs to events for the local worker, so mapping one "
+        "batch overlaps writing the previous one and the API thread; 0 maps in the worker thread. "
+        "Lambda functions always map in process.",
+    )
     meta_resume_wait_seconds: float = Field(
         45.0,
         description="How long the worker waits for the metadata store to resume (Aurora waking from "

@@ -11,6 +11,10 @@ after every batch it scales the number of messages it asks for next by how long 
 (between 1 and ``batch_messages``). Rows become queryable batch by batch, so this bounds the
 ingest-to-queryable delay and the memory a batch holds without costing throughput.
 
+Each thread keeps two batches in flight: while one is merged and written here, the next one is
+already being mapped by the processor's helper processes (``SKYGLASS_WORKER_PROCESSES``,
+``processing.mapping``), so on two or more cores the Python halves of consecutive batches overlap.
+
 Several threads may run (``SKYGLASS_WORKER_THREADS``): the Processor is safe to run concurrently
 (it stores events before loading them back), and chDB releases the GIL while it parses, compresses
 and writes, so one thread's Python mapping overlaps another's insert.
@@ -21,13 +25,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass
 
 from pydantic import ValidationError
 
 from skyglass.contracts.messages import QueueMessage
 from skyglass.errors import DomainError
 from skyglass.ports.queue import MessageQueue, ReceivedMessage
-from skyglass.processing.worker import Processor
+from skyglass.processing.worker import PreparedBatch, Processor
 
 log = logging.getLogger(__name__)
 
@@ -91,21 +96,37 @@ class LocalWorker:
         return any(thread.is_alive() for thread in self._threads)
 
     def _run(self) -> None:
+        # Two batches in flight: the next one is received and handed to the mapper (helper
+        # processes) before the current one is merged and written, so the two overlap. With an
+        # in-process mapper this is the plain one-batch-at-a-time loop.
         sizer = BatchSizer(self._batch, self._target)
+        pending: _InFlight | None = None
         while not self._stop.is_set():
             try:
-                received = self._queue.receive(max_messages=sizer.size, wait_seconds=0.2)
+                received = self._queue.receive(
+                    max_messages=sizer.size, wait_seconds=0.0 if pending is not None else 0.2
+                )
             except DomainError:
                 log.exception("queue receive failed; retrying")
-                self._stop.wait(1.0)
-                continue
-            if received:
-                started = time.monotonic()
-                self.run_once(received)
-                sizer.record(len(received), time.monotonic() - started)
+                received = []
+                if pending is None:
+                    self._stop.wait(1.0)
+            upcoming = self._prepare(received) if received else None
+            if pending is not None:
+                self._finish(pending)
+                sizer.record(len(pending.parsed), time.monotonic() - pending.started)
+            pending = upcoming
+        if pending is not None:
+            self._finish(pending)
 
     def run_once(self, received: list[ReceivedMessage]) -> None:
         """Process one batch of deliveries: ack what landed, release what failed."""
+        inflight = self._prepare(received)
+        if inflight is not None:
+            self._finish(inflight)
+
+    def _prepare(self, received: list[ReceivedMessage]) -> _InFlight | None:
+        """Parse the deliveries (an unparseable one is released for the DLQ) and start mapping."""
         parsed: list[tuple[ReceivedMessage, QueueMessage]] = []
         for delivery in received:
             try:
@@ -114,9 +135,14 @@ class LocalWorker:
                 log.error("unparseable queue message %s; releasing for the DLQ", delivery.message_id)
                 self._queue.release(delivery.receipt, delay_seconds=1)
         if not parsed:
-            return
+            return None
+        started = time.monotonic()
+        return _InFlight(parsed, self._processor.prepare([m for _, m in parsed]), started)
+
+    def _finish(self, inflight: _InFlight) -> None:
+        parsed = inflight.parsed
         try:
-            result = self._processor.process([m for _, m in parsed])
+            result = self._processor.finish(inflight.prepared)
         except DomainError as exc:
             log.warning("batch failed (%s); releasing %d messages", exc.message, len(parsed))
             for delivery, _ in parsed:
@@ -131,6 +157,15 @@ class LocalWorker:
             if message.blob_key in failed:
                 log.warning("message for %s failed: %s", message.blob_key, failed[message.blob_key])
                 self._queue.release(delivery.receipt, delay_seconds=_backoff(delivery.receive_count))
+
+
+@dataclass(slots=True)
+class _InFlight:
+    """A batch handed to the processor and not yet written."""
+
+    parsed: list[tuple[ReceivedMessage, QueueMessage]]
+    prepared: PreparedBatch
+    started: float
 
 
 def _backoff(receive_count: int) -> int:

@@ -2,16 +2,16 @@
 
 For one batch of messages:
 
-1. read every named blob and map it to raw entity events and score rows (``processing.events``;
-   ``otel`` blobs through ``processing.otel_events`` first); a blob that is missing, unreadable or
-   of a kind we cannot process fails only its own message;
+1. read every named blob and map it to raw entity events and score rows (``processing.mapping``:
+   in this thread or in helper processes); a blob that is missing, unreadable or of a kind we
+   cannot process fails only its own message;
 2. load the tombstones of the batch's traces and scores (one small query) and drop the events and
    scores of deleted entities received before their deletion (``processing.deletions``), so a
    replay never brings deleted data back;
 3. store all remaining raw trace/observation events in one insert;
-4. load back *all* stored events of every touched entity (one query per project and entity type)
-   and rebuild each row from scratch with the pure merge — storing before loading means that of
-   two workers racing on one entity, the later loader sees both events;
+4. complete every touched entity with *all* its stored events (ids first, bodies only of events
+   the batch lacks) and rebuild each row from scratch with the pure merge — storing before
+   loading means that of two workers racing on one entity, the later loader sees both events;
 5. enrich every rebuilt observation with usage and cost (``processing.enrich``: model match,
    tokenisation, tier, price as of the observation's start time);
 6. upsert traces, observations and scores, one insert per table.
@@ -26,11 +26,12 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from skyglass.contracts.messages import BlobEnvelope, QueueMessage
+from skyglass.contracts.messages import QueueMessage
 from skyglass.domain.merge import (
     merge_observation,
     merge_trace,
@@ -39,28 +40,21 @@ from skyglass.domain.merge import (
 )
 from skyglass.domain.pricing import TokenCounter
 from skyglass.domain.pricing_models import ModelPrice
-from skyglass.domain.records import (
-    DeletionKey,
-    EntityEvent,
-    EntityType,
-    ObservationRecord,
-    ScoreRecord,
-    TraceRecord,
-)
-from skyglass.errors import InvalidRequest, StoreUnavailable
+from skyglass.domain.records import EntityEvent, EntityType, ObservationRecord, TraceRecord
+from skyglass.errors import StoreUnavailable
 from skyglass.ports.analytics import AnalyticsWriter
 from skyglass.ports.blob import BlobStore
-from skyglass.processing.deletions import (
-    EntityKey,
-    Tombstones,
-    drop_covered,
-    named_trace,
-    score_keys,
-    trace_key,
-)
+from skyglass.processing.batch import Batch
+from skyglass.processing.deletions import Tombstones, named_trace, trace_key
 from skyglass.processing.enrich import Enricher, ProjectModels
-from skyglass.processing.events import BlobRecords, SortKey, envelope_records
-from skyglass.processing.otel_events import otel_records
+from skyglass.processing.mapping import (
+    BlobItem,
+    BlobMapper,
+    InlineMapper,
+    MappedBlob,
+    MappingFailure,
+    failure_reason,
+)
 from skyglass.processing.tokenize import count_tokens
 
 logger = logging.getLogger(__name__)
@@ -100,73 +94,14 @@ class ProcessResult:
 
 
 @dataclass(slots=True)
-class _Batch:
-    """Everything the readable messages of one batch contribute, grouped by entity."""
+class PreparedBatch:
+    """A batch whose blobs are read and being mapped (``Processor.prepare``)."""
 
-    events: dict[EntityKey, dict[str, EntityEvent]] = field(default_factory=dict)
-    contributors: defaultdict[EntityKey, set[str]] = field(default_factory=lambda: defaultdict(set))
-    scores: list[tuple[ScoreRecord, datetime]] = field(default_factory=list)  # with receive time
-    # (project, observation id) → (sort key, trace id) of the earliest event naming its trace
-    named_traces: dict[tuple[str, str], tuple[SortKey, str]] = field(default_factory=dict)
-
-    def add(self, blob_key: str, records: BlobRecords) -> None:
-        for event in records.entity_events:
-            key = (event.project_id, event.entity_type, event.entity_id)
-            self.events.setdefault(key, {})[event.event_id] = event
-            self.contributors[key].add(blob_key)
-        self.scores.extend((score, records.received_at) for score in records.scores)
-        for observation_id, (order, trace_id) in records.observation_traces.items():
-            known = self.named_traces.get((records.project_id, observation_id))
-            if known is None or order < known[0]:
-                self.named_traces[(records.project_id, observation_id)] = (order, trace_id)
-
-    def observation_traces(self) -> dict[tuple[str, str], str]:
-        return {key: trace_id for key, (_, trace_id) in self.named_traces.items()}
-
-    def deletion_keys(self) -> set[DeletionKey]:
-        """Every tombstone that could cover something in the batch."""
-        traces = self.observation_traces()
-        keys = {trace_key(key, traces) for key in self.events}
-        for score, _ in self.scores:
-            keys.update(score_keys(score))
-        return keys
-
-    def drop_deleted(self, tombstones: Tombstones) -> int:
-        """Remove the events and score versions deleted after receipt; returns how many."""
-        dropped = self.drop_deleted_events(tombstones, self.observation_traces())
-        kept = [
-            (score, received)
-            for score, received in self.scores
-            if not tombstones.covers_score(score, received)
-        ]
-        dropped += len(self.scores) - len(kept)
-        self.scores = kept
-        return dropped
-
-    def drop_deleted_events(self, tombstones: Tombstones, traces: dict[tuple[str, str], str]) -> int:
-        """Remove the events deleted after receipt (entities left empty go); returns how many."""
-        dropped = 0
-        for key in list(self.events):
-            dropped += drop_covered(self.events[key], trace_key(key, traces), tombstones)
-            if not self.events[key]:  # nothing left to merge for this entity
-                del self.events[key]
-                self.contributors.pop(key, None)
-        return dropped
-
-    def newest_scores(self) -> list[ScoreRecord]:
-        """One version per score id: the newest; equal versions are decided by content, so the
-        choice does not depend on message order."""
-        best: dict[tuple[str, str], ScoreRecord] = {}
-        for score, _ in self.scores:
-            key = (score.project_id, score.id)
-            current = best.get(key)
-            if current is None or _score_rank(score) > _score_rank(current):
-                best[key] = score
-        return [best[key] for key in sorted(best)]
-
-
-def _score_rank(score: ScoreRecord) -> tuple[Any, ...]:
-    return (score.event_ts, score.updated_at, score.value, score.string_value or "", score.name)
+    messages: list[QueueMessage]
+    failures: list[MessageFailure] = field(default_factory=list)  # blobs that could not be read
+    items: list[QueueMessage] = field(default_factory=list)  # the messages being mapped, in order
+    mapped: Future[list[MappedBlob]] | None = None
+    store_error: StoreUnavailable | None = None
 
 
 class Processor:
@@ -186,53 +121,72 @@ class Processor:
         project_models: ProjectModels | None = None,
         models: Sequence[ModelPrice] | None = None,
         tokenizer: TokenCounter | None = count_tokens,
+        mapper: BlobMapper | None = None,
     ):
         self._blobs = blobs
         self._analytics = analytics
+        self._mapper: BlobMapper = mapper or InlineMapper()
         self._enricher = Enricher(models=models, tokenizer=tokenizer, project_models=project_models)
 
     def process(self, messages: list[QueueMessage]) -> ProcessResult:
         """Process a batch; the result names the messages that failed (all of them on store errors)."""
-        result = ProcessResult()
-        batch = _Batch()
+        return self.finish(self.prepare(messages))
+
+    def prepare(self, messages: list[QueueMessage]) -> PreparedBatch:
+        """Read the batch's blobs and start mapping them (see ``processing.mapping``).
+
+        Returns at once when the mapper works in other processes, so a caller can write one batch
+        (``finish``) while the next one is mapped.
+        """
+        prepared = PreparedBatch(messages)
+        items: list[BlobItem] = []
+        for message in messages:
+            try:
+                items.append((message, self._blobs.get(message.blob_key)))
+            except StoreUnavailable as exc:
+                prepared.store_error = exc
+                return prepared
+            except Exception as exc:  # a missing blob fails its own message, never the batch
+                logger.warning("message failed: %s: %s", message.blob_key, exc)
+                prepared.failures.append(MessageFailure(message.blob_key, failure_reason(exc), False))
+        prepared.items = [message for message, _ in items]
+        prepared.mapped = self._mapper.submit(items) if items else None
+        return prepared
+
+    def finish(self, prepared: PreparedBatch) -> ProcessResult:
+        """Wait for the batch's records, then merge and write them; see ``process``."""
+        result = ProcessResult(failures=list(prepared.failures))
+        batch = Batch()
         try:
-            for message in messages:
-                try:
-                    records = self._read(message)
-                except StoreUnavailable:
-                    raise
-                except Exception as exc:  # a bad blob fails its own message, never the batch
-                    logger.warning("message failed: %s: %s", message.blob_key, exc)
-                    result.failures.append(MessageFailure(message.blob_key, _reason(exc), False))
-                    continue
-                batch.add(message.blob_key, records)
+            if prepared.store_error is not None:
+                raise prepared.store_error
+            mapped = prepared.mapped.result() if prepared.mapped is not None else []
+            for message, records in zip(prepared.items, mapped, strict=True):
+                if isinstance(records, MappingFailure):
+                    result.failures.append(MessageFailure(message.blob_key, records.reason, False))
+                else:
+                    batch.add(message.blob_key, records)
             self._write(batch, result)
-        except StoreUnavailable as exc:
-            logger.warning("batch failed, store unavailable: %s", exc.message)
+        except (StoreUnavailable, BrokenProcessPool) as exc:
+            if isinstance(exc, StoreUnavailable):
+                reason = f"store unavailable: {exc.message}"
+            else:  # a mapping child died (out of memory, killed): the pool restarts on next use
+                reason = "the mapping process stopped"
+            logger.warning("batch failed, will be retried: %s", reason)
             poisoned = {f.blob_key: f for f in result.failures if not f.retryable}
-            reason = f"store unavailable: {exc.message}"
             return ProcessResult(
                 failures=[
-                    poisoned.get(m.blob_key) or MessageFailure(m.blob_key, reason, True) for m in messages
+                    poisoned.get(m.blob_key) or MessageFailure(m.blob_key, reason, True)
+                    for m in prepared.messages
                 ]
             )
         return result
 
-    def _read(self, message: QueueMessage) -> BlobRecords:
-        data = self._blobs.get(message.blob_key)
-        try:
-            envelope = BlobEnvelope.model_validate_json(data)
-        except ValueError as exc:  # pydantic's ValidationError is a ValueError
-            raise InvalidRequest(f"unreadable blob: {exc.__class__.__name__}") from exc
-        if envelope.project_id != message.project_id:
-            raise InvalidRequest("blob project does not match the message")
-        if envelope.kind == "ingestion":
-            return envelope_records(envelope, message.blob_key)
-        if envelope.kind == "otel":
-            return otel_records(envelope, message.blob_key)
-        raise InvalidRequest(f"unsupported blob kind: {envelope.kind}")
+    def close(self) -> None:
+        """Stop the mapper's helper processes, if any."""
+        self._mapper.close()
 
-    def _write(self, batch: _Batch, result: ProcessResult) -> None:
+    def _write(self, batch: Batch, result: ProcessResult) -> None:
         tombstones = Tombstones()
         keys = batch.deletion_keys()
         if keys:
@@ -267,7 +221,7 @@ class Processor:
                 raise
             except Exception as exc:  # isolate an entity the merge cannot handle
                 logger.exception("merge failed for %s %s", entity_type, entity_id)
-                reason = f"merge failed for {entity_type} {entity_id}: {_reason(exc)}"
+                reason = f"merge failed for {entity_type} {entity_id}: {failure_reason(exc)}"
                 result.failures.extend(
                     MessageFailure(blob_key, reason, False) for blob_key in sorted(batch.contributors[key])
                 )
@@ -280,7 +234,7 @@ class Processor:
             self._analytics.upsert_scores(scores)
         result.traces, result.observations, result.scores = len(traces), len(observations), len(scores)
 
-    def _load_stored(self, batch: _Batch) -> None:
+    def _load_stored(self, batch: Batch) -> None:
         """Complete each touched entity with its stored events, as the table resolves them.
 
         First the ids and receive times of the stored copies (cheap), then the bodies of only the
@@ -309,7 +263,7 @@ class Processor:
                 if bucket is not None:
                     bucket[event.event_id] = event
 
-    def _drop_deleted_stored(self, batch: _Batch, tombstones: Tombstones) -> None:
+    def _drop_deleted_stored(self, batch: Batch, tombstones: Tombstones) -> None:
         """Apply the tombstones to the stored events loaded back as well.
 
         An observation whose batch events name no trace may name it in its stored events; that
@@ -349,8 +303,3 @@ def _previous_trace_id(events: dict[str, EntityEvent], fresh: set[str]) -> str |
     """
     earlier = [event for event_id, event in events.items() if event_id not in fresh]
     return observation_trace_id(earlier) if earlier else None
-
-
-def _reason(exc: Exception) -> str:
-    message = getattr(exc, "message", None) or str(exc) or exc.__class__.__name__
-    return f"{exc.__class__.__name__}: {message}"

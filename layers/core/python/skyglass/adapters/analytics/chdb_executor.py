@@ -1,8 +1,9 @@
 """chDB (embedded ClickHouse) executor. chDB allows one process per data folder.
 
-Within one process chDB also runs a single embedded server: only one data folder can be open at a
-time (open, close, then another folder is fine). The lock serialises the one session, which is not
-safe for concurrent use.
+Within one process chDB runs a single embedded server: only one data folder can be open at a time
+(open, close, then another folder is fine). A connection is not safe for concurrent use, but
+several connections to the folder run queries concurrently, so each thread gets its own: the
+worker's inserts never hold up the API's reads (they would wait for a whole insert otherwise).
 """
 
 from __future__ import annotations
@@ -32,26 +33,44 @@ def _with_settings(sql: str) -> str:
 
 
 class ChdbExecutor:
-    """Runs SQL in-process on a chDB data folder; one lock serialises access to the session."""
+    """Runs SQL in-process on a chDB data folder, on one connection per calling thread."""
 
     def __init__(self, path: str | Path):
-        import chdb  # heavy: imported only where the embedded engine is used
-
+        self._path = str(path)
+        self._lock = threading.Lock()  # guards the connection list and the closed flag
+        self._connections: list[Any] = []
+        self._local = threading.local()
+        self._closed = False
         try:
             Path(path).mkdir(parents=True, exist_ok=True)
-            self._conn = chdb.connect(str(path))
+            self._connection()  # fail here, not on the first query, if the folder cannot be opened
+        except StoreUnavailable:
+            raise
         except Exception as exc:  # another folder open in this process, unwritable folder, ...
             raise StoreUnavailable(f"cannot open chDB at {path}: {exc}") from exc
-        self._lock = threading.Lock()
-        self._closed = False
+
+    def _connection(self) -> Any:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None and not self._closed:
+            return connection
+        import chdb  # heavy: imported only where the embedded engine is used
+
+        with self._lock:
+            if self._closed:
+                raise StoreUnavailable("chDB executor is closed")
+            try:
+                connection = chdb.connect(self._path)
+            except Exception as exc:
+                raise StoreUnavailable(f"cannot open chDB at {self._path}: {exc}") from exc
+            self._connections.append(connection)
+        self._local.connection = connection
+        return connection
 
     def _run(self, sql: str | bytes, fmt: str, params: dict[str, Any] | None) -> Any:
         encoded = encode_params(sql, params) if isinstance(sql, str) else None
+        connection = self._connection()
         try:
-            with self._lock:
-                if self._closed:
-                    raise RuntimeError("chDB executor is closed")
-                return self._conn.query(sql, fmt, params=encoded) if encoded else self._conn.query(sql, fmt)
+            return connection.query(sql, fmt, params=encoded) if encoded else connection.query(sql, fmt)
         except Exception as exc:  # chDB raises RuntimeError subclasses with the server message
             raise StoreUnavailable(f"analytics query failed: {exc}") from exc
 
@@ -74,8 +93,15 @@ class ChdbExecutor:
         self._run(head + encode_rows(rows), "CSV", None)
 
     def close(self) -> None:
-        """Close the session (idempotent) so another folder can be opened in this process."""
+        """Close every connection (idempotent) so another folder can be opened in this process.
+
+        Call it once the threads that query are done: a query still running on a closed
+        connection fails with ``StoreUnavailable``.
+        """
         with self._lock:
-            if not self._closed:
-                self._closed = True
-                self._conn.close()
+            if self._closed:
+                return
+            self._closed = True
+            connections, self._connections = self._connections, []
+        for connection in connections:
+            connection.close()
