@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import signal
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -75,6 +76,11 @@ def failure_reason(exc: BaseException) -> str:
     return f"{exc.__class__.__name__}: {message}"
 
 
+def _leave_interrupts_to_parent() -> None:
+    """Ctrl-C reaches the whole process group: the parent drains and stops its helpers itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class BlobMapper(Protocol):
     def submit(self, items: list[BlobItem]) -> Future[list[MappedBlob]]:
         """Start mapping ``items``; the future holds one ``MappedBlob`` per item, in order."""
@@ -114,7 +120,9 @@ class ProcessMapper:
                 if self._pool is not None:
                     self._pool.shutdown(wait=False, cancel_futures=True)
                 context = multiprocessing.get_context("spawn")
-                self._pool = ProcessPoolExecutor(max_workers=self._processes, mp_context=context)
+                self._pool = ProcessPoolExecutor(
+                    max_workers=self._processes, mp_context=context, initializer=_leave_interrupts_to_parent
+                )
             return self._pool
 
     def submit(self, items: list[BlobItem]) -> Future[list[MappedBlob]]:
