@@ -93,8 +93,18 @@ def git_commit() -> str:
         sha = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
         ).stdout.strip()
+        # The results file itself does not count: a run of ``make bench`` appends to it between
+        # its benchmarks, and those later ones ran the same code.
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            [
+                "git",
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ".",
+                f":!{RESULTS.relative_to(REPO)}",
+            ],
             cwd=REPO,
             capture_output=True,
             text=True,
