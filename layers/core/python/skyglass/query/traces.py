@@ -27,6 +27,7 @@ from skyglass.domain.timeutil import to_ms
 from skyglass.errors import InvalidRequest, NotFound
 from skyglass.ports.analytics import AnalyticsWriter
 from skyglass.ports.analytics_reads import AnalyticsReader
+from skyglass.query import fanout
 from skyglass.query.mapping import (
     V1_SCORE_DATA_TYPES,
     html_path,
@@ -85,16 +86,24 @@ def list_traces(reader: AnalyticsReader, project_id: str, params: QueryParams) -
         order_by=parse_order_by(params.get("orderBy"), TRACE_ORDER_COLUMNS),
         with_io="io" in groups,
     )
+    pending_total = fanout.start(lambda: reader.count_traces(query))  # beside the page
     records = reader.list_traces(query)
-    total = reader.count_traces(query)
+    ids = [r.id for r in records]
     want_obs = "observations" in groups or "metrics" in groups
+    pending_scores = (
+        fanout.start(lambda: reader.trace_aggregates(project_id, ids, observations=False, scores=True))
+        if records and "scores" in groups
+        else None
+    )
     aggregates = (
-        reader.trace_aggregates(
-            project_id, [r.id for r in records], observations=want_obs, scores="scores" in groups
-        )
-        if records and (want_obs or "scores" in groups)
+        reader.trace_aggregates(project_id, ids, observations=True, scores=False)
+        if records and want_obs
         else {}
     )
+    if pending_scores is not None:
+        for trace_id, scored in pending_scores.result().items():
+            aggregates.setdefault(trace_id, TraceAggregate()).score_ids = scored.score_ids
+    total = pending_total.result()
     data = []
     for record in records:
         aggregate = aggregates.get(record.id, TraceAggregate())
@@ -120,14 +129,21 @@ def get_trace(
 ) -> TraceWithFullDetails:
     """``GET /traces/{traceId}``: the trace with full observations and scores; 404 if unknown."""
     groups = trace_field_groups(params)
+    metrics = "metrics" in groups
+    # The three reads are independent: side by side, the request takes about the slowest.
+    pending_observations = (
+        fanout.start(lambda: reader.observations_of_traces(project_id, [trace_id]))
+        if "observations" in groups or metrics
+        else None
+    )
+    pending_scores = (
+        fanout.start(lambda: reader.scores_of_traces(project_id, [trace_id])) if "scores" in groups else None
+    )
     record = reader.get_trace(project_id, trace_id, with_io="io" in groups)
+    observations = pending_observations.result() if pending_observations is not None else []
+    scores = pending_scores.result() if pending_scores is not None else []
     if record is None:
         raise NotFound(f"Trace {trace_id} not found within authorized project")
-    metrics = "metrics" in groups
-    observations = (
-        reader.observations_of_traces(project_id, [trace_id]) if "observations" in groups or metrics else []
-    )
-    scores = reader.scores_of_traces(project_id, [trace_id]) if "scores" in groups else []
     total_cost = sum(o.total_cost or 0.0 for o in observations)
     return TraceWithFullDetails(
         **trace_fields(record, with_io="io" in groups),
