@@ -68,10 +68,20 @@ def handler_modules(name: str) -> tuple[list[str], str]:
     )
 
 
-def _probe(modules: list[str]) -> dict[str, object]:
+def deployed_env(name: str) -> dict[str, str]:
+    """The variables the stacks give function ``name`` that change what it imports: ingest runs
+    without Powertools' Tracer unless ``skyglass:ingest_tracer`` (see ``stacks/api_stack.py``)."""
+    from stacks.config import SkyglassConfig
+
+    if name == "ingest" and not SkyglassConfig().ingest_tracer:
+        return {"POWERTOOLS_TRACE_DISABLED": "true"}
+    return {}
+
+
+def _probe(modules: list[str], extra_env: dict[str, str]) -> dict[str, object]:
     import json
 
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": str(REPO), **extra_env}
     out = subprocess.run(
         [sys.executable, "-c", _PROBE, *modules],
         cwd=REPO,
@@ -83,10 +93,10 @@ def _probe(modules: list[str]) -> dict[str, object]:
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
-def _importtime_top(modules: list[str], top: int = 5) -> str:
+def _importtime_top(modules: list[str], extra_env: dict[str, str], top: int = 5) -> str:
     """Heaviest third-party packages (cumulative ms) and skyglass modules (self ms), from
     ``python -X importtime``."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": str(REPO), **extra_env}
     code = "; ".join(f"import {m}" for m in modules if _exists(m))
     err = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", code], cwd=REPO, env=env, capture_output=True, text=True
@@ -158,16 +168,18 @@ def measure_imports(repeats: int) -> list[list[object]]:
     ]
     for name in ("ingest", "api", "worker"):
         modules, what = handler_modules(name)
-        _probe(modules)  # compile .pyc once
-        runs = [_probe(modules) for _ in range(repeats)]
+        env = deployed_env(name)
+        _probe(modules, env)  # compile .pyc once
+        runs = [_probe(modules, env) for _ in range(repeats)]
         seconds = statistics.median(float(r["seconds"]) for r in runs)  # type: ignore[arg-type]
         files = list(runs[0]["files"])  # type: ignore[call-overload]
         packages = _package_dirs(files)
         size = sum(_size(p) for p in packages)
-        heavy = _importtime_top(modules)
+        heavy = _importtime_top(modules, env)
         rows.append(
             [
-                f"{name}: {what}",
+                f"{name}: {what}"
+                + (" with " + ", ".join(f"`{k}={v}`" for k, v in env.items()) if env else ""),
                 runs[0]["modules"],
                 seconds * 1000,
                 size / 2**20,

@@ -33,7 +33,8 @@ class ApiStack(Stack):
         factory = FunctionFactory(self, config=config, environment=data.environment())
 
         # Ingest: authenticate against the key projection, write one blob, enqueue. Never Aurora.
-        ingest = factory.make("Ingest", "ingest").function
+        ingest_environment = {} if config.ingest_tracer else {"POWERTOOLS_TRACE_DISABLED": "true"}
+        ingest = factory.make("Ingest", "ingest", environment=ingest_environment).function
         data.grant_raw_write(ingest)
         data.grant_keys_read(ingest)
         data.grant_enqueue(ingest)

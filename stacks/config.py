@@ -62,6 +62,10 @@ class SkyglassConfig:
     api_throttle_rate: int = 500
     api_throttle_burst: int = 1000
     worker_reserved_concurrency: int = 4
+    # Powertools' Tracer (X-Ray SDK subsegments) in the ingest function: the SDK adds about a
+    # quarter second to every cold start (docs/benchmarks.md), so ingest does without it unless
+    # asked; its invocations are still traced by Lambda's active tracing.
+    ingest_tracer: bool = False
     queue_age_alarm_seconds: int = 900
     raw_bucket_versioned: bool = False
     raw_ia_after_days: int = 30

@@ -138,15 +138,21 @@ class FunctionFactory:
         self.environment = dict(environment)
 
     def make(
-        self, construct_id: str, name: str, *, reserved_concurrency: int | None = None
+        self,
+        construct_id: str,
+        name: str,
+        *,
+        reserved_concurrency: int | None = None,
+        environment: Mapping[str, str] | None = None,
     ) -> ServiceFunction:
-        """A ``ServiceFunction`` for the ``FunctionSpec`` called ``name``."""
+        """A ``ServiceFunction`` for the ``FunctionSpec`` called ``name`` (``environment``: extra
+        variables of this function only)."""
         return ServiceFunction(
             self.scope,
             construct_id,
             spec=function_spec(name),
             layer=self.layer,
             defaults=self.defaults,
-            environment=self.environment,
+            environment={**self.environment, **(environment or {})},
             reserved_concurrency=reserved_concurrency,
         )

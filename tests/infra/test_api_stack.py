@@ -9,12 +9,13 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
 
 from functions.manifest import FUNCTIONS
-from stacks.composition import cdk_json_context
+from stacks.composition import cdk_json_context, compose
 from stacks.constructs.http_api import PublicHttpApi
 from tests.infra.conftest import (
     CLICKHOUSE_URL,
     Synth,
     actions_of,
+    app_context,
     function_by_handler,
     only,
     policy_statements,
@@ -191,3 +192,26 @@ def test_custom_domain_maps_the_default_stage() -> None:
         },
     )
     template.has_resource_properties("AWS::ApiGatewayV2::ApiMapping", {"Stage": Match.any_value()})
+
+
+def test_the_ingest_function_runs_without_the_x_ray_sdk_unless_asked(synth: Synth, tmp_path) -> None:
+    # Given the default API template
+    template = synth.template_json("api")
+    env_of = {
+        name: function_by_handler(template, FUNCTIONS[name]["handler"])[1]["Properties"]["Environment"][
+            "Variables"
+        ]
+        for name in ("ingest", "api")
+    }
+    # Then only ingest skips Powertools' Tracer (its cold start); both stay actively traced
+    assert env_of["ingest"]["POWERTOOLS_TRACE_DISABLED"] == "true"
+    assert "POWERTOOLS_TRACE_DISABLED" not in env_of["api"]
+    # When the deployment asks for the tracer on ingest too
+    app = App(
+        outdir=str(tmp_path / "out"),
+        context=app_context(tmp_path / "none", **{"skyglass:ingest_tracer": "true"}),
+    )
+    stacks = compose(app)
+    ingest = function_by_handler(Template.from_stack(stacks.api).to_json(), FUNCTIONS["ingest"]["handler"])[1]
+    # Then the variable is gone
+    assert "POWERTOOLS_TRACE_DISABLED" not in ingest["Properties"]["Environment"]["Variables"]

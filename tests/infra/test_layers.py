@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from importlib.metadata import requires
 from typing import Any
 
@@ -110,3 +113,15 @@ def test_with_the_layers_packages_the_handlers_get_powertools_real_tracer() -> N
 
     # Then the functions trace with Powertools' Tracer rather than the pass-through
     assert isinstance(lambda_tracer(), Tracer)
+
+
+def test_a_disabled_tracer_is_the_pass_through_and_never_imports_the_x_ray_sdk() -> None:
+    # Given a fresh interpreter with tracing disabled, as the ingest function runs by default
+    code = (
+        "import sys; from skyglass.bootstrap import lambda_tracer; t = lambda_tracer(); "
+        "print(type(t).__name__, 'aws_xray_sdk' in sys.modules)"
+    )
+    env = {**os.environ, "POWERTOOLS_TRACE_DISABLED": "true"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    # Then it got the pass-through and the X-Ray SDK was not imported
+    assert out.stdout.split() == ["_NoTracer", "False"]

@@ -343,16 +343,21 @@ class _NoTracer:
 
 
 def lambda_tracer() -> Any:
-    """Powertools' Tracer if ``aws_xray_sdk`` is installed, else a pass-through.
+    """Powertools' Tracer if ``aws_xray_sdk`` is installed and tracing is on, else a pass-through.
 
     Both Lambda layers ship the X-Ray SDK (``aws-lambda-powertools[tracer]`` in the ``aws`` extra),
     so the functions' handlers and subsegments are traced; an install without it (a local one)
-    gets the pass-through. The service name comes from ``POWERTOOLS_SERVICE_NAME`` (set per
-    function by the stacks).
+    gets the pass-through. ``Settings.trace_disabled`` (``POWERTOOLS_TRACE_DISABLED=true``, set by
+    the stacks on the ingest function unless ``skyglass:ingest_tracer``) gives the pass-through
+    too, without importing the SDK at all: its import builds X-Ray clients and costs about a
+    quarter second of cold start, which a disabled Powertools Tracer would still pay. The service name comes from
+    ``POWERTOOLS_SERVICE_NAME`` (set per function by the stacks).
     """
     import importlib.util
 
-    if importlib.util.find_spec("aws_xray_sdk") is None:
+    from skyglass.settings import get_settings
+
+    if get_settings().trace_disabled or importlib.util.find_spec("aws_xray_sdk") is None:
         return _NoTracer()
     from aws_lambda_powertools import Tracer
 
