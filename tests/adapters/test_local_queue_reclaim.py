@@ -6,12 +6,10 @@ reclaim can only come from the reclaim, never from the timeout running out.
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 from skyglass.adapters.queue.local import LocalQueue
+from tests.support.processes import run_and_sigkill
 
 VISIBILITY = 60
 
@@ -27,17 +25,7 @@ sys.stdin.read()  # hold the deliveries, never ack, until killed
 
 
 def _receive_in_a_process_killed_with_sigkill(path: Path, count: int) -> None:
-    child = subprocess.Popen(
-        [sys.executable, "-c", RECEIVER, str(path), str(count)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert child.stdout is not None
-    line = child.stdout.readline()
-    child.send_signal(signal.SIGKILL)
-    child.wait(timeout=10)
-    assert (line.strip(), child.returncode) == (str(count), -signal.SIGKILL)
+    assert run_and_sigkill(RECEIVER, str(path), str(count)) == str(count)
 
 
 def test_messages_held_by_a_killed_process_are_delivered_at_once_after_reclaim(tmp_path: Path) -> None:

@@ -9,10 +9,7 @@ follow the contract suite.
 from __future__ import annotations
 
 import json
-import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -31,6 +28,7 @@ from skyglass.adapters.queue.sqs import SqsQueue, region_from_queue_url
 from skyglass.errors import InvalidRequest, StoreUnavailable
 from skyglass.ports.queue import MessageQueue, ReceivedMessage
 from tests.support.fakes import FakeQueue
+from tests.support.processes import run_and_sigkill
 
 MAX_RECEIVES = 2
 VISIBILITY = 1
@@ -432,17 +430,7 @@ def test_sent_messages_survive_sigkill(tmp_path: Path) -> None:
     server = LocalQueue(path)
     # And a process that sends N messages and is killed with SIGKILL right after saying so
     count = 120
-    child = subprocess.Popen(
-        [sys.executable, "-c", SENDER, str(path), str(count)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert child.stdout is not None
-    line = child.stdout.readline()
-    child.send_signal(signal.SIGKILL)
-    child.wait(timeout=10)
-    assert (line.strip(), child.returncode) == ("sent", -signal.SIGKILL)
+    assert run_and_sigkill(SENDER, str(path), str(count)) == "sent"
     # When the queue is read by the running server and by a fresh opener
     # Then all N are there, delivered once each
     assert server.depth() == count

@@ -16,6 +16,7 @@ from skyglass.local.server import LocalPlatform, build_platform
 from skyglass.settings import Settings
 from tests.support.api import ApiClient, basic_auth
 from tests.support.openapi import assert_matches_schema
+from tests.support.platform import drain
 
 PK, SK = "pk-sg-corrections", "sk-sg-corrections"
 API = "/api/public"
@@ -33,11 +34,6 @@ def platform(tmp_path: Path) -> Iterator[LocalPlatform]:
     built = build_platform(settings)
     yield built
     built.runtime.close()
-
-
-def _drain(platform: LocalPlatform) -> None:
-    while received := platform.runtime.queue.receive(max_messages=50):
-        platform.worker.run_once(received)
 
 
 def test_a_correction_sent_either_way_is_stored_and_read_back_as_langfuse_does(platform: LocalPlatform):
@@ -68,7 +64,7 @@ def test_a_correction_sent_either_way_is_stored_and_read_back_as_langfuse_does(p
     )
     assert (posted.status, posted.json()) == (200, {"id": "c-trace"})
     # When the worker has processed them
-    _drain(platform)
+    drain(platform)
     # Then v2 reads give value 0 and the text as stringValue, named "output" whatever was sent
     on_observation = client.get(f"{API}/v2/scores/c-obs").json()
     assert_matches_schema("Score", on_observation)

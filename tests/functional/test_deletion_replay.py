@@ -16,6 +16,7 @@ from skyglass.local.server import LocalPlatform, build_platform
 from skyglass.processing.replay import replay
 from skyglass.settings import Settings
 from tests.support.api import ApiClient, basic_auth
+from tests.support.platform import drain
 
 PK, SK = "pk-sg-deletes", "sk-sg-deletes"
 API = "/api/public"
@@ -31,15 +32,10 @@ def platform(tmp_path: Path) -> Iterator[LocalPlatform]:
     built.runtime.close()
 
 
-def _drain(platform: LocalPlatform) -> None:
-    while received := platform.runtime.queue.receive(max_messages=50):
-        platform.worker.run_once(received)
-
-
 def _replay_everything(platform: LocalPlatform) -> None:
     since, until = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
     assert replay(platform.runtime.blobs, platform.runtime.queue, since=since, until=until).count > 0
-    _drain(platform)
+    drain(platform)
 
 
 def _trace(trace_id: str, name: str, event: str) -> list[dict]:
@@ -60,7 +56,7 @@ def test_deleted_traces_and_scores_stay_deleted_after_a_replay(platform: LocalPl
     assert client.post(f"{API}/ingestion", body={"batch": batch}).status == 207
     session_score = {"id": "sess-score", "sessionId": "s1", "name": "mood", "value": "ok"}
     assert client.post(f"{API}/scores", body=session_score).status == 200
-    _drain(platform)
+    drain(platform)
     assert client.get(f"{API}/traces").json()["meta"]["totalItems"] == 3
     # When t1 is deleted by id, t2 in bulk, and two scores (one on the kept trace t3) by id
     assert client.delete(f"{API}/traces/t1").status == 200
@@ -85,7 +81,7 @@ def test_deleted_traces_and_scores_stay_deleted_after_a_replay(platform: LocalPl
     # When new events use a deleted trace id and a deleted score id after the deletions
     assert client.post(f"{API}/ingestion", body={"batch": _trace("t1", "reborn", "z")}).status == 207
     assert client.post(f"{API}/scores", body={**session_score, "value": "better"}).status == 200
-    _drain(platform)
+    drain(platform)
     # Then they are ingested normally, built from the new events only
     reborn = client.get(f"{API}/traces/t1").json()
     assert reborn["name"] == "reborn"

@@ -18,6 +18,7 @@ from skyglass.local.server import LocalPlatform, build_platform
 from skyglass.processing.replay import redrive, replay
 from skyglass.settings import Settings
 from tests.support.api import ApiClient, basic_auth
+from tests.support.platform import drain
 
 PK, SK = "pk-sg-local-platform", "sk-sg-local-platform"
 
@@ -35,12 +36,6 @@ def platform(tmp_path: Path) -> Iterator[LocalPlatform]:
     built = build_platform(settings)
     yield built
     built.runtime.close()
-
-
-def _drain(platform: LocalPlatform) -> None:
-    """Run the worker on whatever is visible now (the thread is not started in these tests)."""
-    while received := platform.runtime.queue.receive(max_messages=50):
-        platform.worker.run_once(received)
 
 
 def test_batch_is_queryable_after_the_worker_ran_and_replay_changes_nothing(platform: LocalPlatform):
@@ -76,7 +71,7 @@ def test_batch_is_queryable_after_the_worker_ran_and_replay_changes_nothing(plat
     assert client.post("/api/public/ingestion", body={"batch": [update]}).status == 207
     assert client.post("/api/public/ingestion", body={"batch": creates}).status == 207
     # When the worker drains the queue
-    _drain(platform)
+    drain(platform)
     # Then the trace reads back merged, whatever the arrival order was
     trace = client.get("/api/public/traces/t1").json()
     assert trace["name"] == "checkout" and trace["tags"] == ["a", "b"]
@@ -89,7 +84,7 @@ def test_batch_is_queryable_after_the_worker_ran_and_replay_changes_nothing(plat
     since, until = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
     report = replay(platform.runtime.blobs, platform.runtime.queue, since=since, until=until)
     assert report.count == 2
-    _drain(platform)
+    drain(platform)
     # Then nothing changed
     assert client.get("/api/public/traces/t1").json() == trace
     assert client.get("/api/public/traces").json()["meta"]["totalItems"] == 1

@@ -39,6 +39,7 @@ from tests.support.api import ApiClient, basic_auth, make_event
 from tests.support.fake_analytics import FakeAnalyticsWriter
 from tests.support.fakes import FakeBlobStore, FakeMetaStore, FakeQueue
 from tests.support.openapi import assert_matches_schema
+from tests.support.platform import drain
 
 PATH = "/api/public/otel/v1/traces"
 PB = "application/x-protobuf"
@@ -259,11 +260,6 @@ def platform(tmp_path: Path) -> Iterator[LocalPlatform]:
     built = build_platform(settings)
     yield built
     built.runtime.close()
-
-
-def drain(platform: LocalPlatform) -> None:
-    while received := platform.runtime.queue.receive(max_messages=50):
-        platform.worker.run_once(received)
 
 
 def price(model_id: str, key: str) -> float:

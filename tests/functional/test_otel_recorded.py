@@ -25,6 +25,7 @@ from skyglass.settings import Settings
 from tests.events.otel.record import RECEIVED_AT
 from tests.events.record_openai import QUESTIONS, SCENARIOS, SYSTEM, load_recorded, recorded_request
 from tests.support.api import ApiClient, basic_auth
+from tests.support.platform import drain
 
 PATH = "/api/public/otel/v1/traces"
 PK, SK = "pk-sg-recorded", "sk-sg-recorded"
@@ -52,8 +53,7 @@ def ingest(platform: LocalPlatform, scenario: str) -> dict[str, dict[str, Any]]:
         "POST", PATH, body=load_recorded(scenario), headers={"content-type": "application/json"}
     )
     assert reply.status == 200 and reply.json() == {}  # every span accepted
-    while received := platform.runtime.queue.receive(max_messages=50):
-        platform.worker.run_once(received)
+    drain(platform)
     observations = client.get("/api/public/observations", query={"limit": 50}).json()["data"]
     assert len(observations) == 2
     return {
