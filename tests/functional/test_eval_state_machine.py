@@ -1,9 +1,7 @@
 """The evaluation run state machine under moto, with our four task handlers as its Lambdas.
 
 The definition is the eval stack's own: the app is composed as ``tests/infra`` does and
-``definition_from_template`` pulls the ASL out of the eval stack's template. (Where the CDK
-libraries are missing, or the stack does not synthesize, ``MIRROR`` stands in: the same shape,
-written out from ``stacks/constructs/eval_workflow.py``.)
+``definition_from_template`` pulls the ASL out of the eval stack's template.
 
 moto executes the state machine (``execute_state_machine``) but never runs Lambda code; its
 docker-free Lambda backend is pointed at our handlers instead, so each Task state really calls
@@ -17,16 +15,21 @@ from __future__ import annotations
 import json
 import threading
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
 import pytest
+from aws_cdk import App
+from aws_cdk.assertions import Template
 from moto import mock_aws
 from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
 from functions.eval_tasks import handler as tasks
+from stacks.composition import compose
+from tests.infra.conftest import app_context
+from tests.infra.statemachine import definition_from_template
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/skyglass-eval"
@@ -43,69 +46,19 @@ def _arn(name: str) -> str:
     return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
 
 
-CATCH = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "MarkFailed"}]
-MIRROR = {
-    "StartAt": "ListItems",
-    "States": {
-        "ListItems": {
-            "Type": "Task",
-            "Resource": _arn("list_items"),
-            "Next": "EvaluateItems",
-            "Catch": CATCH,
-        },
-        "EvaluateItems": {
-            "Type": "Map",
-            "ItemsPath": "$.items",
-            "ItemSelector": {"runId.$": "$.runId", "item.$": "$$.Map.Item.Value"},
-            "MaxConcurrency": 2,
-            "ResultPath": None,
-            "ItemProcessor": {
-                "ProcessorConfig": {"Mode": "INLINE"},
-                "StartAt": "EvaluateItem",
-                "States": {
-                    "EvaluateItem": {
-                        "Type": "Task",
-                        "Resource": _arn("evaluate_item"),
-                        "End": True,
-                        "Retry": [
-                            {
-                                "ErrorEquals": ["States.TaskFailed", "States.Timeout"],
-                                "IntervalSeconds": 2,
-                                "MaxAttempts": 4,
-                                "BackoffRate": 2,
-                            }
-                        ],
-                    }
-                },
-            },
-            "Next": "Finalize",
-            "Catch": CATCH,
-        },
-        "Finalize": {
-            "Type": "Task",
-            "Resource": _arn("finalize"),
-            "Next": "Succeeded",
-            "Catch": CATCH,
-        },
-        "Succeeded": {"Type": "Succeed"},
-        "MarkFailed": {"Type": "Task", "Resource": _arn("mark_failed"), "Next": "RunFailed"},
-        "RunFailed": {"Type": "Fail", "Error": "EvaluationRunFailed", "Cause": "An evaluation step failed"},
-    },
-}
-
-
 class Invocations:
     """Runs the task handlers for moto's Lambda backend and records each call."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, Any, Any]] = []
         self._lock = threading.Lock()
+        self.handlers: dict[str, Callable[..., Any]] = dict(HANDLERS)
 
     def invoke(self, function_name: str, body: Any, response_headers: dict[str, str]) -> bytes:
         name = function_name.rsplit(":", 1)[-1]
         event = json.loads(body or "{}")
         try:
-            result: Any = HANDLERS[name](event, None)
+            result: Any = self.handlers[name](event, None)
         except Exception as exc:  # what the Lambda runtime reports for an unhandled error
             response_headers["x-amz-function-error"] = "Unhandled"
             result = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
@@ -120,30 +73,33 @@ class Invocations:
 
 @pytest.fixture(scope="module")
 def definition(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The eval stack's ASL from a synthesized template (``MIRROR`` without the CDK libraries)."""
-    try:
-        from aws_cdk import App
-        from aws_cdk.assertions import Template
-
-        from stacks.composition import compose
-        from tests.infra.conftest import app_context
-        from tests.infra.statemachine import definition_from_template
-    except ImportError as exc:
-        warnings.warn(f"CDK app not importable ({exc}); using the mirrored ASL", stacklevel=1)
-        return MIRROR
+    """The eval stack's ASL, from a synthesized template."""
     base = tmp_path_factory.mktemp("eval-cdk")
     app = App(outdir=str(base / "cdk.out"), context=app_context(base / "no-layer-build"))
-    try:
-        template = Template.from_stack(compose(app).eval).to_json()
-    except RuntimeError as exc:  # tests/infra reports synthesis failures; here only the shape matters
-        warnings.warn(f"eval stack did not synthesize ({exc}); using the mirrored ASL", stacklevel=1)
-        return MIRROR
+    template = Template.from_stack(compose(app).eval).to_json()
     return definition_from_template(template, region=REGION, account=ACCOUNT)
+
+
+class Waits:
+    """Stands in for the ``time`` module of moto's retrier: records each retry wait, sleeps none."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.seconds.append(seconds)
+
+
+@pytest.fixture
+def waits(monkeypatch: pytest.MonkeyPatch) -> Waits:
+    recorded = Waits()
+    monkeypatch.setattr(retrier_decl, "time", recorded)
+    return recorded
 
 
 @pytest.fixture
 def sfn(
-    monkeypatch: pytest.MonkeyPatch, definition: dict[str, Any]
+    monkeypatch: pytest.MonkeyPatch, definition: dict[str, Any], waits: Waits
 ) -> Iterator[tuple[Any, str, Invocations]]:
     # moto executes state machines with its ASL parser, which needs moto[stepfunctions]'s extras
     # (declared in the dev extra): a missing parser is an error, not a reason to skip.
@@ -238,3 +194,47 @@ def test_the_task_handlers_called_directly():
     assert failed == {"runId": "r", "status": "FAILED", "error": "States.Timeout", "cause": "slow"}
     with pytest.raises(Exception, match="output"):
         tasks.evaluate_item({"item": {"id": "x"}})
+
+
+def test_an_item_failing_once_is_retried_and_the_run_succeeds(
+    sfn: tuple[Any, str, Invocations], waits: Waits
+):
+    client, arn, calls = sfn
+    # Given an evaluation that fails the first time it sees item "b" (a throttled judge, say)
+    seen: set[str] = set()
+
+    def flaky(event: dict[str, Any], context: Any) -> Any:
+        if event["item"]["id"] == "b" and "b" not in seen:
+            seen.add("b")
+            raise RuntimeError("judge throttled")
+        return tasks.evaluate_item(event, context)
+
+    calls.handlers["evaluate_item"] = flaky
+    # When the run executes
+    described = run(client, arn, {"runId": "run-3", "items": ITEMS})
+    # Then it succeeded after one retry of "b", waiting within the first backoff step (2 s, full jitter)
+    assert described["status"] == "SUCCEEDED", described
+    assert sorted(event["item"]["id"] for event, _ in calls.of("evaluate_item")) == ["a", "b", "b", "c"]
+    assert len(waits.seconds) == 1 and 0 <= waits.seconds[0] <= 2
+    assert calls.of("mark_failed") == []
+
+
+def test_an_item_failing_every_attempt_fails_the_run_after_the_retries(
+    sfn: tuple[Any, str, Invocations], waits: Waits
+):
+    client, arn, calls = sfn
+    # Given an item the evaluator cannot score (no output)
+    items = [ITEMS[0], {"id": "broken", "expectedOutput": "Paris"}]
+    # When the run executes
+    described = run(client, arn, {"runId": "run-4", "items": items})
+    # Then the item was tried 1 + 4 times, with growing, capped waits between attempts
+    attempts = [event for event, _ in calls.of("evaluate_item") if event["item"]["id"] == "broken"]
+    assert len(attempts) == 5
+    assert len(waits.seconds) == 4
+    assert all(0 <= wait <= cap for wait, cap in zip(waits.seconds, (2, 4, 8, 16), strict=True))
+    # And the run failed through MarkFailed with the evaluator's error, without finalizing
+    assert described["status"] == "FAILED", described
+    [(event, marked)] = calls.of("mark_failed")
+    assert event["error"]["Error"] == marked["error"] == "InvalidRequest"
+    assert marked["runId"] == "run-4" and marked["status"] == "FAILED"
+    assert calls.of("finalize") == []
