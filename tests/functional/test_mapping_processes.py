@@ -63,10 +63,11 @@ def test_a_dead_mapping_process_fails_the_batch_retryably_and_is_replaced(
     messages: list[QueueMessage] = make_messages(blobs)
     processor = Processor(blobs, chdb_store, mapper=mapper)
     # Given a batch being mapped when its helper process is killed
+    before = {child.pid for child in multiprocessing.active_children()}
     prepared = processor.prepare(messages)
-    children = multiprocessing.active_children()
-    assert children, "the mapper started a helper process"
-    for child in children:
+    helpers = [child for child in multiprocessing.active_children() if child.pid not in before]
+    assert helpers, "the mapper started a helper process"
+    for child in helpers:
         os.kill(child.pid, signal.SIGKILL)  # type: ignore[arg-type]
     # When the batch is finished
     result = processor.finish(prepared)
