@@ -221,18 +221,23 @@ def test_ingest_then_worker_then_api_returns_the_trace(stack: Stack):
     assert [s["value"] for s in trace["scores"]] == [0.9]
 
 
+def missing_blob_message() -> QueueMessage:
+    """A queue message naming a blob that does not exist (a poison message)."""
+    return QueueMessage(
+        blob_key=f"raw/2026/01/01/10/1767261600000-ingestion-x-{uuid.uuid4().hex}.json",
+        project_id="x",
+        kind="ingestion",
+        received_at=datetime(2026, 1, 1, 10, tzinfo=UTC),
+    )
+
+
 def test_a_poison_message_is_reported_alone_then_dead_lettered_and_redriven(
     stack: Stack, capsys: pytest.CaptureFixture[str]
 ):
     deploy(stack)
     # Given one good request and a message naming a blob that does not exist
     assert http(ingest_handler, "POST", "/api/public/ingestion", body=BATCH)[0] == 207
-    poison = QueueMessage(
-        blob_key=f"raw/2026/01/01/10/1767261600000-ingestion-x-{uuid.uuid4().hex}.json",
-        project_id="x",
-        kind="ingestion",
-        received_at=datetime(2026, 1, 1, 10, tzinfo=UTC),
-    )
+    poison = missing_blob_message()
     stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=poison.model_dump_json())
     stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody="not a queue message")
     messages = receive(stack)
@@ -319,12 +324,7 @@ def test_items_still_failing_retryably_come_back_soon_and_poison_keeps_the_full_
     deploy(stack)
     # Given a good request and a message naming a blob that does not exist
     assert http(ingest_handler, "POST", "/api/public/ingestion", body=BATCH)[0] == 207
-    poison = QueueMessage(
-        blob_key=f"raw/2026/01/01/10/1767261600000-ingestion-x-{uuid.uuid4().hex}.json",
-        project_id="x",
-        kind="ingestion",
-        received_at=datetime(2026, 1, 1, 10, tzinfo=UTC),
-    )
+    poison = missing_blob_message()
     stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=poison.model_dump_json())
     messages = receive(stack)
     good = next(m["MessageId"] for m in messages if poison.blob_key not in m["Body"])
